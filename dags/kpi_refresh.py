@@ -1,0 +1,58 @@
+"""Rebuild the KPI marts with dbt (through Cosmos) and gate them with Great Expectations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset, dag, task
+from cosmos import DbtTaskGroup
+
+from govkpi import cosmos_config
+
+RAW_DOSSIERS = Asset("govkpi://warehouse/raw_onestop/hoso")
+KPI_MARTS = Asset("govkpi://warehouse/marts/fct_dossier_resolution_unit_year")
+
+DOC = """
+### kpi_refresh
+`dbt build` of staging → intermediate → marts, rendered task by task from the dbt manifest
+(Cosmos, `TestBehavior.BUILD`: unit and data tests run with each model), then the GX gate
+`marts_gate`: a CRITICAL failure fails the run and names the failing expectations.
+Runs when `raw_onestop.hoso` is updated by `ingest_onestop`.
+"""
+
+
+@dag(
+    dag_id="kpi_refresh",
+    schedule=[RAW_DOSSIERS],
+    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "govkpi-data-eng",
+        "retries": 1,
+        "retry_delay": dt.timedelta(minutes=2),
+        "execution_timeout": dt.timedelta(hours=1),
+    },
+    tags=["govkpi", "dbt", "kpi", "gate"],
+    doc_md=DOC,
+)
+def kpi_refresh():
+    dbt_build = DbtTaskGroup(
+        group_id="dbt_build",
+        project_config=cosmos_config.project_config,
+        profile_config=cosmos_config.profile_config,
+        execution_config=cosmos_config.execution_config,
+        render_config=cosmos_config.render_config(),
+        operator_args={"install_deps": False},
+    )
+
+    @task(outlets=[KPI_MARTS])
+    def quality_gate_marts() -> dict:
+        from govkpi.pipeline import gate_or_fail
+
+        return gate_or_fail("marts_gate")
+
+    dbt_build >> quality_gate_marts()
+
+
+kpi_refresh()

@@ -1,0 +1,57 @@
+-- One row per dossier: the latest extracted version, renamed and typed. Times arrive as ISO 8601
+-- strings with +07:00 and become timestamptz; personal fields are already HMAC hashes.
+with source as (
+
+    select * from {{ source('onestop', 'hoso') }}
+
+),
+
+latest_versions as (
+
+    select
+        *,
+        row_number() over (
+            partition by record_key
+            order by source_updated_at desc nulls last, batch_id desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        record_key as dossier_code,
+        payload ->> 'MaTTHC' as procedure_code,
+        payload ->> 'MaDonVi' as unit_code,
+        (payload ->> 'KenhThucHien')::integer as channel_code,
+        (payload ->> 'KenhThucHien')::integer = 2 as is_online,
+        (payload ->> 'NgayTiepNhan')::timestamptz as received_at,
+        (payload ->> 'NgayHenTra')::timestamptz as source_due_at,
+        (payload ->> 'NgayKetThucXuLy')::timestamptz as processing_ended_at,
+        (payload ->> 'NgayTraKetQua')::timestamptz as result_returned_at,
+        (payload ->> 'TrangThaiHoSo')::integer as status_code,
+        (payload ->> 'PhiLePhi')::numeric as fee_amount,
+        (payload ->> 'DaDongBoDVCQG')::boolean as synced_to_national_portal,
+        (payload ->> 'CoKetQuaDienTu')::boolean as has_electronic_result,
+        (payload ->> 'CoThanhPhanSoHoa')::boolean as has_digitised_components,
+        (payload ->> 'TaiSuDungDuLieuSo')::boolean as reuses_digital_data,
+        (payload ->> 'XacThucVNeID')::boolean as vneid_authenticated,
+        coalesce((payload ->> 'SoLanHenLai')::integer, 0) as reschedule_count,
+        case
+            when jsonb_typeof(payload -> 'PhieuXinLoi') = 'array'
+                then jsonb_array_length(payload -> 'PhieuXinLoi')
+            else 0
+        end as apology_letter_count,
+        payload ->> 'ChuHoSo' as applicant_name_hash,
+        payload ->> 'SoGiayTo' as applicant_id_number_hash,
+        payload ->> 'SoDienThoai' as applicant_phone_hash,
+        payload ->> 'DiaChi' as applicant_address_hash,
+        source_updated_at,
+        batch_id
+    from latest_versions
+    where version_rank = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,69 @@
+"""Settings from the environment, with defaults that make a fresh clone work.
+
+Everything a process needs to know about its surroundings is read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from govkpi.errors import ConfigError
+
+PROJECT_ROOT = Path(os.environ.get("GOVKPI_HOME", Path(__file__).resolve().parents[2]))
+LOCAL_DIR = PROJECT_ROOT / ".local"  # git-ignored: embedded database, Airflow home, demo output
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+GX_PROJECT_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+WAREHOUSE_URL_ENV = "GOVKPI_WAREHOUSE_URL"
+PII_KEY_ENV = "GOVKPI_PII_KEY"
+AIRFLOW_WAREHOUSE_CONN_ID = "govkpi_warehouse"
+DEFAULT_DATABASE = "govkpi"
+MIN_PII_KEY_LENGTH = 32
+
+
+def pii_key() -> bytes:
+    """The secret for keyed hashes of personal data; refusing to run without one."""
+    key = os.environ.get(PII_KEY_ENV, "")
+    if not key:
+        raise ConfigError(
+            f"{PII_KEY_ENV} is not set: personal data cannot be hashed. Set it to a secret of at "
+            f"least {MIN_PII_KEY_LENGTH} characters, e.g. "
+            "export GOVKPI_PII_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    if len(key) < MIN_PII_KEY_LENGTH:
+        raise ConfigError(
+            f"{PII_KEY_ENV} is too short ({len(key)} characters): use at least "
+            f"{MIN_PII_KEY_LENGTH} random characters"
+        )
+    return key.encode()
+
+
+@dataclass(frozen=True)
+class OneStopSettings:
+    """Where the one-stop system answers and how to authenticate (SOURCES.md §1)."""
+
+    base_url: str
+    client_id: str
+    client_secret: str
+    page_size: int = 1000
+    timeout_seconds: float = 30.0
+    overlap_seconds: int = 3600  # re-read this much before the watermark: late writes
+
+    @classmethod
+    def from_env(cls) -> OneStopSettings:
+        url = os.environ.get("GOVKPI_ONESTOP_URL")
+        if not url:
+            raise ConfigError(
+                "GOVKPI_ONESTOP_URL is not set: point it at the one-stop system "
+                "(e.g. http://127.0.0.1:8801 for the simulator)"
+            )
+        return cls(
+            base_url=url.rstrip("/"),
+            client_id=os.environ.get("GOVKPI_ONESTOP_CLIENT_ID", "govkpi"),
+            client_secret=os.environ.get("GOVKPI_ONESTOP_CLIENT_SECRET", "govkpi-secret"),
+            page_size=int(os.environ.get("GOVKPI_ONESTOP_PAGE_SIZE", "1000")),
+        )

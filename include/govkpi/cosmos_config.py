@@ -1,0 +1,53 @@
+"""Cosmos configuration shared by every DAG that runs dbt (one place, file-relative defaults).
+
+The DAG is rendered from ``dbt_project/target/manifest.json`` (built by ``make`` with
+``dbt parse``), so parsing a DAG file costs milliseconds and needs no database. dbt runs in the
+worker process (``dbtRunner``) with a profile that Cosmos derives from the Airflow connection
+``govkpi_warehouse`` (``AIRFLOW_CONN_GOVKPI_WAREHOUSE``, set from ``GOVKPI_WAREHOUSE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cosmos import (
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from govkpi import config
+
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+project_config = ProjectConfig(
+    dbt_project_path=config.DBT_PROJECT_DIR,
+    manifest_path=config.DBT_MANIFEST,
+    project_name="govkpi",
+)
+
+profile_config = ProfileConfig(
+    profile_name="govkpi",
+    target_name="airflow",
+    profile_mapping=PostgresUserPasswordProfileMapping(
+        conn_id=config.AIRFLOW_WAREHOUSE_CONN_ID,
+        profile_args={"schema": "public"},
+    ),
+)
+
+execution_config = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+)
+
+
+def render_config(*selectors: str) -> RenderConfig:
+    """Render from the manifest; unit and data tests run before/with each model (BUILD)."""
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        test_behavior=TestBehavior.BUILD,
+        select=list(selectors),
+    )

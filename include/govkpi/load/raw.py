@@ -1,0 +1,178 @@
+"""Land extracted records in ``raw_<system>.<endpoint>`` with binary COPY.
+
+One batch = one transaction: the raw rows, the quarantined records, the ``audit.load_batch``
+row with its counts and the watermark move together or not at all. Counts reconcile:
+``received = loaded + quarantined``; exact repeats of a (key, version) inside a batch (offset
+paging over moving data) are counted in ``duplicate_count`` and not loaded again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from importlib import resources
+
+import msgspec
+
+from govkpi.privacy import PiiHasher
+from govkpi.sources.onestop import Endpoint, Record
+from govkpi.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+RAW_COLUMNS = ("record_key", "source_updated_at", "payload", "batch_id")
+RAW_TYPES = ("text", "timestamptz", "jsonb", "int8")
+
+
+def ensure_schema(conn) -> None:
+    """Create the landing and audit schemas (idempotent)."""
+    conn.execute(resources.files("govkpi.load").joinpath("schema.sql").read_text())
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    system: str
+    endpoint: str
+    received: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+    watermark: dt.datetime | None = None
+
+    def summary(self) -> str:
+        return (f"{self.system}.{self.endpoint} batch {self.batch_id}: received {self.received}, "
+                f"loaded {self.loaded}, quarantined {self.quarantined}, "
+                f"duplicates skipped {self.duplicates} in {self.seconds:.1f}s")
+
+
+def _json_text(obj) -> str:
+    return msgspec.json.encode(obj).decode()
+
+
+async def read_watermark(wh: Warehouse, system: str, endpoint: str) -> dt.datetime | None:
+    async with await wh.connect_async() as conn:
+        await conn.execute(resources.files("govkpi.load").joinpath("schema.sql").read_text())
+        await conn.commit()
+        cur = await conn.execute(
+            "select watermark from audit.watermark where source_system = %s and endpoint = %s",
+            (system, endpoint),
+        )
+        row = await cur.fetchone()
+        return row[0] if row else None
+
+
+async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
+                     pages: AsyncIterable[list[Record]], *, hasher: PiiHasher,
+                     window_from: dt.datetime | None = None,
+                     window_to: dt.datetime | None = None, progress=None) -> BatchResult:
+    """Stream ``pages`` into the raw table as one batch; return its counts."""
+    from psycopg import sql
+    from psycopg.types.json import set_json_dumps
+
+    started = time.perf_counter()
+    table = sql.Identifier(f"raw_{system}", endpoint.name)
+    async with await wh.connect_async() as conn:
+        set_json_dumps(_json_text, context=conn)
+        await conn.execute(resources.files("govkpi.load").joinpath("schema.sql").read_text())
+        await conn.commit()
+        cur = await conn.execute(
+            "insert into audit.load_batch (source_system, endpoint, window_from, window_to) "
+            "values (%s, %s, %s, %s) returning batch_id",
+            (system, endpoint.name, window_from, window_to),
+        )
+        batch_id = (await cur.fetchone())[0]
+        await conn.commit()  # the batch row survives a failure below, marked failed
+        result = BatchResult(batch_id, system, endpoint.name)
+        try:
+            async with conn.transaction():
+                rejected = await _copy_records(conn, table, endpoint, pages, hasher, result,
+                                               progress)
+                if rejected:
+                    await _quarantine(conn, system, endpoint, rejected, hasher, batch_id)
+                result.seconds = time.perf_counter() - started
+                await conn.execute(
+                    "update audit.load_batch set status = 'succeeded', finished_at = now(),"
+                    " received_count = %s, loaded_count = %s, quarantined_count = %s,"
+                    " duplicate_count = %s, seconds = %s where batch_id = %s",
+                    (result.received, result.loaded, result.quarantined, result.duplicates,
+                     round(result.seconds, 3), batch_id),
+                )
+                if result.watermark is not None:
+                    await conn.execute(
+                        "insert into audit.watermark (source_system, endpoint, watermark,"
+                        " batch_id) values (%s, %s, %s, %s)"
+                        " on conflict (source_system, endpoint) do update set"
+                        " watermark = greatest(audit.watermark.watermark, excluded.watermark),"
+                        " batch_id = excluded.batch_id, updated_at = now()",
+                        (system, endpoint.name, result.watermark, batch_id),
+                    )
+        except BaseException as exc:
+            await conn.execute(
+                "update audit.load_batch set status = 'failed', finished_at = now(), error = %s,"
+                " seconds = %s where batch_id = %s",
+                (f"{type(exc).__name__}: {exc}"[:2000],
+                 round(time.perf_counter() - started, 3), batch_id),
+            )
+            await conn.commit()
+            raise
+    log.info(result.summary())
+    return result
+
+
+async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHasher,
+                        result: BatchResult, progress) -> list[Record]:
+    from psycopg import sql
+
+    seen: set[tuple[str, dt.datetime]] = set()
+    rejected: list[Record] = []
+    copy_sql = sql.SQL("copy {} ({}) from stdin (format binary)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS)))
+    async with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        copy.set_types(list(RAW_TYPES))
+        async for page in pages:
+            for rec in page:
+                if rec.error is None:
+                    version = (rec.key, rec.updated_at)
+                    if version in seen:
+                        result.duplicates += 1
+                        continue
+                    seen.add(version)
+                result.received += 1
+                payload = rec.as_dict() if rec.error is None else None
+                if payload is None:
+                    rejected.append(rec)
+                    continue
+                payload = hasher.scrub(payload, endpoint.pii_fields)
+                await copy.write_row((rec.key, rec.updated_at, payload, result.batch_id))
+                result.loaded += 1
+                if result.watermark is None or rec.updated_at > result.watermark:
+                    result.watermark = rec.updated_at
+            if progress is not None:
+                progress(len(page))
+    result.quarantined = len(rejected)
+    return rejected
+
+
+async def _quarantine(conn, system: str, endpoint: Endpoint, rejected: list[Record],
+                      hasher: PiiHasher, batch_id: int) -> None:
+    """Keep each rejected record with its reason; personal fields hashed like loaded ones."""
+    async with conn.cursor() as cur, cur.copy(
+        "copy audit.quarantine (batch_id, source_system, endpoint, record_key, reason, payload)"
+        " from stdin"
+    ) as copy:
+        for rec in rejected:
+            loose = rec.as_dict()
+            # an unparseable record may hold personal data we cannot find: keep only its digest
+            payload = (hasher.scrub(loose, endpoint.pii_fields) if loose is not None
+                       else {"unparsed_sha256": hashlib.sha256(rec.raw).hexdigest(),
+                             "bytes": len(rec.raw)})
+            await copy.write_row((batch_id, system, endpoint.name, rec.key, rec.error,
+                                  _json_text(payload)))
+    log.warning("%s.%s batch %d: %d records quarantined, first: %s", system, endpoint.name,
+                batch_id, len(rejected), rejected[0].error)

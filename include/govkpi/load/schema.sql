@@ -1,0 +1,60 @@
+-- Landing and audit schemas owned by the loader. Idempotent: run before every load.
+-- Raw tables are append-only: every extracted version of a record lands with its batch id;
+-- staging picks the latest version (dbt), so re-ingesting a window never duplicates downstream.
+create schema if not exists audit;
+create schema if not exists raw_onestop;
+
+create table if not exists audit.load_batch (
+    batch_id          bigint generated always as identity primary key,
+    source_system     text        not null,
+    endpoint          text        not null,
+    window_from       timestamptz,
+    window_to         timestamptz,
+    started_at        timestamptz not null default now(),
+    finished_at       timestamptz,
+    status            text        not null default 'running'
+        check (status in ('running', 'succeeded', 'failed')),
+    received_count    bigint      not null default 0,
+    loaded_count      bigint      not null default 0,
+    quarantined_count bigint      not null default 0,
+    duplicate_count   bigint      not null default 0,
+    seconds           numeric(12, 3),
+    error             text,
+    constraint load_batch_counts_reconcile
+        check (status <> 'succeeded' or received_count = loaded_count + quarantined_count)
+);
+
+create table if not exists audit.quarantine (
+    quarantine_id bigint generated always as identity primary key,
+    batch_id      bigint      not null references audit.load_batch (batch_id),
+    source_system text        not null,
+    endpoint      text        not null,
+    record_key    text,
+    reason        text        not null,
+    payload       jsonb,
+    created_at    timestamptz not null default now()
+);
+
+create table if not exists audit.watermark (
+    source_system text        not null,
+    endpoint      text        not null,
+    watermark     timestamptz not null,
+    batch_id      bigint      not null references audit.load_batch (batch_id),
+    updated_at    timestamptz not null default now(),
+    primary key (source_system, endpoint)
+);
+
+-- One table per one-stop endpoint: key columns + the record as sent (personal fields hashed).
+create table if not exists raw_onestop.donvi (
+    record_key        text        not null,
+    source_updated_at timestamptz,
+    payload           jsonb       not null,
+    batch_id          bigint      not null,
+    loaded_at         timestamptz not null default now()
+);
+create table if not exists raw_onestop.thutuc (like raw_onestop.donvi including all);
+create table if not exists raw_onestop.hoso (like raw_onestop.donvi including all);
+
+create index if not exists donvi_key_idx on raw_onestop.donvi (record_key, source_updated_at);
+create index if not exists thutuc_key_idx on raw_onestop.thutuc (record_key, source_updated_at);
+create index if not exists hoso_key_idx on raw_onestop.hoso (record_key, source_updated_at);

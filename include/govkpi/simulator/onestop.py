@@ -1,0 +1,410 @@
+"""The one-stop system's HTTP API (SOURCES.md §1), served from a :class:`OneStopWorld`.
+
+- ``POST /oauth/token`` (form: grant_type=client_credentials, client_id, client_secret)
+  → ``{"access_token", "token_type": "Bearer", "expires_in"}``; bad credentials → 401.
+- ``GET /api/v1/donvi | /api/v1/thutuc | /api/v1/hoso`` with ``Authorization: Bearer …``;
+  ``page`` (1-based, default 1), ``size`` (1–1000, default 100),
+  ``updated_from`` (inclusive) / ``updated_to`` (exclusive): ISO 8601 with an offset, compared
+  with NgayCapNhat. Answer: ``{"total", "page", "size", "data"}``, records ordered by
+  (NgayCapNhat, key).
+- ``GET /health`` → 200 (no auth).
+
+The world is viewed as of one moment, fixed per server (``set_as_of`` moves it): records are
+sorted and JSON-encoded once, so a request is two binary searches and a slice.
+
+Run as a process: ``python -m govkpi.simulator.onestop --port 8801`` (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import datetime as dt
+import hmac
+import math
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from govkpi.simulator.world import OneStopWorld, generate_world, iso
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+DEFAULT_CLIENT_ID = "govkpi"
+DEFAULT_CLIENT_SECRET = "govkpi-secret"  # the simulator's well-known test secret
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+# endpoint path → (world view, key field)
+ENDPOINTS = {
+    "/api/v1/donvi": ("units_as_of", "MaDonVi"),
+    "/api/v1/thutuc": ("procedures_as_of", "MaTTHC"),
+    "/api/v1/hoso": ("dossiers_as_of", "MaHoSo"),
+}
+
+
+def _micros(value: dt.datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+class _SortedRecords:
+    """Records of one endpoint, sorted by (NgayCapNhat, key) and pre-encoded as JSON."""
+
+    __slots__ = ("bodies", "stamps")
+
+    def __init__(self, records: Sequence[dict[str, Any]], key: str) -> None:
+        rows = sorted(
+            ((_micros(dt.datetime.fromisoformat(r["NgayCapNhat"])), r[key], r) for r in records),
+            key=lambda row: (row[0], row[1]),
+        )
+        encode = msgspec.json.Encoder().encode
+        self.stamps = [stamp for stamp, _, _ in rows]
+        self.bodies = [encode(r) for _, _, r in rows]
+
+    def page(self, lo: int | None, hi: int | None, page: int, size: int) -> bytes:
+        start = 0 if lo is None else bisect.bisect_left(self.stamps, lo)
+        stop = len(self.stamps) if hi is None else bisect.bisect_left(self.stamps, hi)
+        total = max(0, stop - start)
+        first = start + (page - 1) * size
+        chunk = self.bodies[first:min(stop, first + size)] if first < stop else []
+        return b"".join((b'{"total":%d,"page":%d,"size":%d,"data":[' % (total, page, size),
+                         b",".join(chunk), b"]}"))
+
+
+@dataclass
+class _State:
+    client_id: str
+    client_secret: str
+    token_ttl: float
+    as_of: dt.datetime
+    views: dict[str, _SortedRecords]
+    tokens: dict[str, float] = field(default_factory=dict)  # token → monotonic expiry
+
+
+def build_views(world: OneStopWorld, as_of: dt.datetime) -> dict[str, _SortedRecords]:
+    return {path: _SortedRecords(getattr(world, view)(as_of), key)
+            for path, (view, key) in ENDPOINTS.items()}
+
+
+_STATE = web.AppKey("onestop_state", _State)
+
+
+def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+          ) -> web.Response:
+    return web.Response(status=status, body=msgspec.json.encode(payload),
+                        content_type="application/json", charset="utf-8", headers=headers)
+
+
+def _bad_request(message: str) -> web.Response:
+    return _json(400, {"error": "invalid_request", "message": message})
+
+
+def _unauthorized(message: str) -> web.Response:
+    return _json(401, {"error": "invalid_token", "message": message},
+                 {"WWW-Authenticate": 'Bearer realm="onestop", error="invalid_token"'})
+
+
+async def _token(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return _json(400, {"error": "invalid_request",
+                           "message": "send grant_type, client_id and client_secret as an "
+                                      "application/x-www-form-urlencoded form"})
+    form = await request.post()
+    if form.get("grant_type") != "client_credentials":
+        return _json(400, {"error": "unsupported_grant_type",
+                           "message": "grant_type must be client_credentials"})
+    client_id = str(form.get("client_id", ""))
+    client_secret = str(form.get("client_secret", ""))
+    if not (hmac.compare_digest(client_id.encode(), state.client_id.encode())
+            and hmac.compare_digest(client_secret.encode(), state.client_secret.encode())):
+        return _json(401, {"error": "invalid_client",
+                           "message": "unknown client_id or wrong client_secret"})
+    now = time.monotonic()
+    for stale in [t for t, expiry in state.tokens.items() if expiry <= now]:
+        del state.tokens[stale]
+    token = secrets.token_urlsafe(32)
+    state.tokens[token] = now + state.token_ttl
+    return _json(200, {"access_token": token, "token_type": "Bearer",
+                       "expires_in": math.ceil(state.token_ttl)})
+
+
+def _check_token(request: web.Request, state: _State) -> web.Response | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _unauthorized("missing bearer token: POST /oauth/token first, then send "
+                             "'Authorization: Bearer <access_token>'")
+    expiry = state.tokens.get(token.strip())
+    if expiry is None:
+        return _unauthorized("unknown access token: request a new one at /oauth/token")
+    if expiry <= time.monotonic():
+        del state.tokens[token.strip()]
+        return _unauthorized("access token expired: request a new one at /oauth/token")
+    return None
+
+
+def _int_param(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def _time_param(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    hint = ""
+    if " " in raw:
+        hint = " (a '+' in a query string must be sent percent-encoded as %2B)"
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an ISO 8601 time such as "
+                         f"2017-03-14T09:12:00+07:00{hint}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{name}={raw!r} has no UTC offset: add one, e.g. +07:00")
+    return _micros(value)
+
+
+async def _collection(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    denied = _check_token(request, state)
+    if denied is not None:
+        return denied
+    try:
+        page = _int_param(request, "page", 1)
+        size = _int_param(request, "size", DEFAULT_PAGE_SIZE)
+        lo = _time_param(request, "updated_from")
+        hi = _time_param(request, "updated_to")
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    if page < 1:
+        return _bad_request(f"page={page}: pages start at 1")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        return _bad_request(f"size={size}: must be between 1 and {MAX_PAGE_SIZE}")
+    body = state.views[request.path].page(lo, hi, page, size)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _health(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    return _json(200, {"status": "ok", "as_of": iso(state.as_of),
+                       "records": {path: len(v.stamps) for path, v in state.views.items()}})
+
+
+def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
+               client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+               token_ttl: float = 3600.0) -> web.Application:
+    """The aiohttp application (also usable with aiohttp's test client)."""
+    as_of = as_of or world.default_as_of
+    app = web.Application()
+    app[_STATE] = _State(client_id, client_secret, token_ttl, as_of, build_views(world, as_of))
+    app.router.add_post("/oauth/token", _token)
+    for path in ENDPOINTS:
+        app.router.add_get(path, _collection)
+    app.router.add_get("/health", _health)
+    return app
+
+
+class OneStopServer:
+    """The one-stop API on a background thread with its own event loop.
+
+    >>> with OneStopServer(generate_world(dossiers=100)) as server:
+    ...     server.url  # 'http://127.0.0.1:54321'
+    """
+
+    def __init__(self, world: OneStopWorld, as_of: dt.datetime | None = None,
+                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                 host: str = "127.0.0.1", port: int = 0, token_ttl: float = 3600.0) -> None:
+        self.world = world
+        self.client_id, self.client_secret = client_id, client_secret
+        self.host = host
+        self.port = port
+        self._app = create_app(world, as_of, client_id=client_id, client_secret=client_secret,
+                               token_ttl=token_ttl)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def as_of(self) -> dt.datetime:
+        return self._app[_STATE].as_of
+
+    @property
+    def url(self) -> str:
+        if self._thread is None:
+            raise RuntimeError("the server is not started: call start() first")
+        return f"http://{self.host}:{self.port}"
+
+    def set_as_of(self, as_of: dt.datetime) -> None:
+        """Move the simulated clock: later requests see the world at ``as_of``."""
+        state = self._app[_STATE]
+        views = build_views(self.world, as_of)
+        state.views, state.as_of = views, as_of  # swapped whole: requests see old or new
+
+    async def _serve(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+    def start(self) -> OneStopServer:
+        """Start listening; returns once the port is open (raises if it cannot be)."""
+        if self._thread is not None:
+            raise RuntimeError("the server is already started")
+        self._thread = threading.Thread(target=self._run, name="onestop-simulator", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread = None
+            raise OSError(f"one-stop simulator cannot listen on {self.host}:{self.port} "
+                          f"({self._error}): choose another port or port=0") from self._error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._thread = None
+
+    def __enter__(self) -> OneStopServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_forever(world: OneStopWorld | None = None, *, as_of: dt.datetime | None = None,
+                host: str = "127.0.0.1", port: int = 8801, seed: int = 2017,
+                dossiers: int = 10_000, years: Sequence[int] = (2016, 2017),
+                client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                token_ttl: float = 3600.0) -> None:
+    """Serve until SIGTERM or SIGINT (main thread only). Without ``world``, generate one from
+    ``seed``, ``dossiers`` and ``years``."""
+    world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
+    app = create_app(world, as_of, client_id=client_id, client_secret=client_secret,
+                     token_ttl=token_ttl)
+
+    async def serve() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise SystemExit(f"one-stop simulator cannot listen on {host}:{port} ({exc}): "
+                             "choose another --port") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        bound = runner.addresses[0][1]
+        state = app[_STATE]
+        print(f"one-stop simulator listening on http://{host}:{bound} "
+              f"({len(state.views['/api/v1/hoso'].stamps)} dossiers as of {iso(state.as_of)}; "
+              f"client_id={client_id})", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(serve())
+
+
+def _years(text: str) -> list[int]:
+    try:
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-", 1))
+            return list(range(first, last + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a range like 2016-2017 or a list like 2016,2017") from None
+
+
+def _as_of(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2018-01-15T08:00:00+07:00") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, e.g. +07:00")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m govkpi.simulator.onestop",
+        description="Serve a deterministic synthetic Bình Định one-stop system (SOURCES.md §1) "
+                    "over HTTP until SIGTERM/SIGINT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8801, help="TCP port (0 = any free port)")
+    parser.add_argument("--seed", type=int, default=2017, help="random seed of the world")
+    parser.add_argument("--dossiers", type=int, default=10_000, help="number of dossiers")
+    parser.add_argument("--years", type=_years, default=[2016, 2017],
+                        help="years of receipt: a range 2016-2017 or a list 2016,2017")
+    parser.add_argument("--as-of", type=_as_of, default=None,
+                        help="simulated 'now' (ISO 8601 with offset); default: 15 January "
+                             "08:00 of the year after the last one")
+    parser.add_argument("--client-id",
+                        default=os.environ.get("GOVKPI_ONESTOP_CLIENT_ID", DEFAULT_CLIENT_ID),
+                        help="OAuth2 client id (env GOVKPI_ONESTOP_CLIENT_ID)")
+    parser.add_argument("--client-secret",
+                        default=os.environ.get("GOVKPI_ONESTOP_CLIENT_SECRET",
+                                               DEFAULT_CLIENT_SECRET),
+                        help="OAuth2 client secret (env GOVKPI_ONESTOP_CLIENT_SECRET)")
+    parser.add_argument("--token-ttl", type=float, default=3600.0,
+                        help="access-token lifetime in seconds")
+    args = parser.parse_args(argv)
+    try:
+        world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
+    except ValueError as exc:
+        parser.error(str(exc))
+    run_forever(world, as_of=args.as_of, host=args.host, port=args.port,
+                client_id=args.client_id, client_secret=args.client_secret,
+                token_ttl=args.token_ttl)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""End to end through Airflow: dag.test() of ingest_onestop and kpi_refresh on a simulated
+province, then the GX gate on the mart it built — passing, warning, and blocking."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from govkpi.simulator import OneStopServer, generate_world
+from tests.helpers import query
+
+pytestmark = pytest.mark.slow
+DOSSIERS = 1500
+
+
+@pytest.fixture(scope="module")
+def pipeline(fresh_warehouse_module, airflow_db):
+    from govkpi.airflow_env import run_dag
+
+    wh = fresh_warehouse_module
+    world = generate_world(seed=5, dossiers=DOSSIERS)
+    with OneStopServer(world) as srv:
+        os.environ.update({"GOVKPI_ONESTOP_URL": srv.url,
+                           "GOVKPI_ONESTOP_CLIENT_ID": srv.client_id,
+                           "GOVKPI_ONESTOP_CLIENT_SECRET": srv.client_secret})
+        ingest = run_dag("ingest_onestop")
+    refresh = run_dag("kpi_refresh")
+    return wh, world, ingest, refresh
+
+
+def test_ingest_loaded_every_record_once(pipeline):
+    wh, world, *_ = pipeline
+    rows = query(wh, "select endpoint, received_count, loaded_count, quarantined_count, status "
+                 "from audit.load_batch order by batch_id")
+    expected = {"donvi": len(world.units_as_of()), "thutuc": len(world.procedures_as_of()),
+                "hoso": len(world.dossiers_as_of())}
+    assert {r[0]: r[1:] for r in rows} == {
+        k: (n, n, 0, "succeeded") for k, n in expected.items()}
+    assert query(wh, "select count(distinct dossier_code) from staging.stg_onestop__dossiers") \
+        == [(expected["hoso"],)]
+
+
+def test_kpi_refresh_built_the_fact_for_every_unit_and_year(pipeline):
+    wh, world, *_ = pipeline
+    units = sum(1 for u in world.units_as_of() if u["CapDonVi"] in (2, 3, 4))
+    rows = query(wh, "select period_year, count(*), sum(received_count), sum(finished_count) "
+                 "from marts.fct_dossier_resolution_unit_year group by 1 order by 1")
+    assert [(y, n) for y, n, *_ in rows] == [(2016, units), (2017, units)]
+    received = {y: r for y, _, r, _ in rows}
+    by_year = {2016: 0, 2017: 0}
+    for d in world.dossiers_as_of():
+        by_year[int(d["NgayTiepNhan"][:4])] += 1
+    assert received == by_year
+    province = query(wh, "select sum(os1a_numerator)::numeric / sum(os1a_denominator) "
+                     "from marts.fct_dossier_resolution_unit_year where period_year = 2017")
+    assert 0.5 < province[0][0] < 1  # a plausible province on-time rate
+
+
+def test_gate_passes_warns_and_blocks(pipeline):
+    from govkpi.quality import run_gate
+
+    wh, *_ = pipeline
+    clean = run_gate("marts_gate")
+    assert clean.passed, clean.summary()
+    assert clean.failures == [], clean.summary()
+
+    with wh.connect() as conn:  # WARNING only: a late rate above 50 % is reported, not blocked
+        conn.execute("update marts.fct_dossier_resolution_unit_year set os2_late_rate = 0.8 "
+                     "where (unit_code, period_year) = (select unit_code, period_year from "
+                     "marts.fct_dossier_resolution_unit_year order by 1, 2 limit 1)")
+    warned = run_gate("marts_gate")
+    assert warned.passed
+    assert not warned.critical
+    assert [f.target for f in warned.warnings] == ["os2_late_rate"]
+
+    with wh.connect() as conn:  # CRITICAL: a rate above 1 and a duplicated key
+        conn.execute("update marts.fct_dossier_resolution_unit_year set os1a_on_time_rate = 1.5 "
+                     "where period_year = 2017 and os1a_denominator > 0 and unit_code = "
+                     "(select min(unit_code) from marts.fct_dossier_resolution_unit_year "
+                     "where os1a_denominator > 0)")
+        conn.execute("insert into marts.fct_dossier_resolution_unit_year "
+                     "select * from marts.fct_dossier_resolution_unit_year limit 1")
+    blocked = run_gate("marts_gate")
+    assert not blocked.passed
+    causes = {(f.expectation, f.target) for f in blocked.critical}
+    assert ("expect_column_values_to_be_between", "os1a_on_time_rate") in causes
+    assert ("expect_compound_columns_to_be_unique", "['unit_code', 'period_year']") in causes
+    rate = next(f for f in blocked.critical if f.target == "os1a_on_time_rate")
+    assert rate.unexpected_count == 1
+    assert rate.sample == [1.5]
+    assert "BLOCKED" in blocked.summary()
