@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-export UV_PYTHON_DOWNLOADS := never   # uv's managed Pythons come from GitHub: use the machine's 3.11
+# uv's managed Pythons come from GitHub: use the machine's Python 3.11
+export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= python3.11
 export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False

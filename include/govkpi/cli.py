@@ -6,6 +6,7 @@ Errors the operator can act on are printed as one line (``error: ...``) with exi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -19,6 +20,40 @@ DEMO_YEAR = 2017
 
 def _step(msg: str) -> None:
     print(f"==> {msg}", flush=True)
+
+
+@contextlib.contextmanager
+def _output_to(log_path):
+    """Send this process's stdout/stderr (Airflow, Cosmos and dbt logs) to ``log_path``.
+
+    File-descriptor level, so loggers that captured ``sys.stdout`` early are caught too; on
+    failure the last lines are shown so the error is never hidden.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            tail = log_path.read_text(errors="replace").splitlines()[-40:]
+            print("\n".join(["--- last lines of " + str(log_path), *tail, "---"]),
+                  file=sys.stderr)
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def _warehouse():
@@ -72,7 +107,12 @@ def cmd_kpis(args) -> int:
 
 def cmd_demo(args) -> int:
     """Simulated one-stop system → warehouse → dbt KPIs → GX gate, all through Airflow."""
+    from govkpi.config import LOCAL_DIR
+
     started = time.perf_counter()
+    log_path = LOCAL_DIR / "demo" / "pipeline.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("")
     wh = _warehouse()
     _step(f"warehouse: {wh.origin} PostgreSQL at {wh.where}, database {wh.dbname}")
     if not os.environ.get("GOVKPI_PII_KEY"):
@@ -94,12 +134,15 @@ def cmd_demo(args) -> int:
         from govkpi.airflow_env import run_dag
 
         _step("Airflow: ingest_onestop (extract → hash personal data → COPY → audit)")
-        run_dag("ingest_onestop")
+        with _output_to(log_path):
+            run_dag("ingest_onestop")
     from govkpi.report import load_summary
 
     print(load_summary(wh))
     _step("Airflow: kpi_refresh (dbt build through Cosmos → GX gate)")
-    run_dag("kpi_refresh")
+    with _output_to(log_path):
+        run_dag("kpi_refresh")
+    _step(f"dbt models, tests and the gate passed (task logs: {log_path})")
     _step(f"KPI table {args.year}")
     from govkpi.report import kpi_table
 

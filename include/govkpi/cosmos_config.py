@@ -16,7 +16,13 @@ from cosmos import (
     ProjectConfig,
     RenderConfig,
 )
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from govkpi import config
@@ -41,6 +47,9 @@ profile_config = ProfileConfig(
 execution_config = ExecutionConfig(
     execution_mode=ExecutionMode.LOCAL,
     invocation_mode=InvocationMode.DBT_RUNNER,
+    # a model's task runs only the tests of that model; a test that reads several models
+    # (relationships) gets a task of its own after all of them (should_detach_... below)
+    test_indirect_selection=TestIndirectSelection.CAUTIOUS,
 )
 
 
@@ -49,5 +58,6 @@ def render_config(*selectors: str) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         test_behavior=TestBehavior.BUILD,
+        should_detach_multiple_parents_tests=True,
         select=list(selectors),
     )

@@ -19,7 +19,8 @@ from urllib.parse import quote
 from govkpi import config
 from govkpi.errors import WarehouseUnreachable
 
-LOCAL_HOST, LOCAL_PORT = "127.0.0.1", 5432
+PG_DEFAULT_PORT = 5432  # libpq's default, also the socket file name .s.PGSQL.5432
+LOCAL_HOST, LOCAL_PORT = "127.0.0.1", PG_DEFAULT_PORT  # where a machine's own server answers
 CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -47,7 +48,7 @@ class Warehouse:
             ) from exc
         return cls(
             host=str(parts.get("host") or LOCAL_HOST),
-            port=int(parts.get("port") or LOCAL_PORT),
+            port=int(parts.get("port") or PG_DEFAULT_PORT),
             user=str(parts.get("user") or getpass.getuser()),
             password=str(parts.get("password") or ""),
             dbname=str(parts.get("dbname") or config.DEFAULT_DATABASE),
@@ -175,14 +176,34 @@ def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def embedded_pgdata():
+    return config.LOCAL_DIR / "pgdata"
+
+
 def start_embedded(dbname: str = config.DEFAULT_DATABASE) -> Warehouse:
     """Start (or reuse) the project-local embedded PostgreSQL and return its database."""
-    import pgserver
+    import warnings
 
-    pgdata = config.LOCAL_DIR / "pgdata"
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+
+    pgdata = embedded_pgdata()
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode=None)  # keep running: reused next time
     return Warehouse.from_url(server.get_uri(dbname), origin="embedded")
+
+
+def stop_embedded() -> bool:
+    """Stop the embedded server if it runs (its data stays in .local/pgdata)."""
+    import pgserver
+
+    pgdata = embedded_pgdata()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs it as this user under root
+    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
 
 
 def resolve_warehouse(dbname: str | None = None, *, create: bool = True) -> Warehouse:
