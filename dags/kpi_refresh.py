@@ -43,7 +43,6 @@ def kpi_refresh():
         profile_config=cosmos_config.profile_config,
         execution_config=cosmos_config.execution_config,
         render_config=cosmos_config.render_config(),
-        operator_args={"install_deps": False},
     )
 
     @task(outlets=[KPI_MARTS])

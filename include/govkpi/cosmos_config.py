@@ -33,6 +33,7 @@ project_config = ProjectConfig(
     dbt_project_path=config.DBT_PROJECT_DIR,
     manifest_path=config.DBT_MANIFEST,
     project_name="govkpi",
+    install_dbt_deps=False,  # no packages: the dbt hub is out of reach (PITFALLS.md)
 )
 
 profile_config = ProfileConfig(

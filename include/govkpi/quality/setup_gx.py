@@ -60,9 +60,10 @@ def build(project_dir=config.GX_PROJECT_DIR) -> None:
     context.variables.analytics_enabled = False
     context.variables.save()
     source = context.data_sources.add_postgres(DATASOURCE, connection_string=CONNECTION_STRING)
-    asset = source.add_table_asset("fct_dossier_resolution_unit_year",
-                                   table_name="fct_dossier_resolution_unit_year",
-                                   schema_name="marts")
+    # a query asset names the schema explicitly (a table asset's schema_name is deprecated and
+    # the Postgres datasource has no per-connection schema)
+    asset = source.add_query_asset("fct_dossier_resolution_unit_year",
+                                   query="select * from marts.fct_dossier_resolution_unit_year")
     batch = asset.add_batch_definition_whole_table("whole_table")
     suite = context.suites.add(gx.ExpectationSuite(name="marts_dossier_resolution_unit_year"))
     for exp in _fact_expectations(gxe, FailureSeverity.CRITICAL, FailureSeverity.WARNING):
