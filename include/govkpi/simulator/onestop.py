@@ -18,16 +18,13 @@ Run as a process: ``python -m govkpi.simulator.onestop --port 8801`` (see ``--he
 from __future__ import annotations
 
 import argparse
-import asyncio
 import bisect
 import datetime as dt
 import hmac
 import math
 import os
 import secrets
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +33,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from govkpi.simulator.serving import (
+    BackgroundServer,
+    Faults,
+    fault_middleware,
+    serve_until_signalled,
+)
 from govkpi.simulator.world import OneStopWorld, generate_world, iso
 
 MAX_PAGE_SIZE = 1000
@@ -209,10 +212,10 @@ async def _health(request: web.Request) -> web.Response:
 
 def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
                client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-               token_ttl: float = 3600.0) -> web.Application:
+               token_ttl: float = 3600.0, faults: Faults | None = None) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client)."""
     as_of = as_of or world.default_as_of
-    app = web.Application()
+    app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
     app[_STATE] = _State(client_id, client_secret, token_ttl, as_of, build_views(world, as_of))
     app.router.add_post("/oauth/token", _token)
     for path in ENDPOINTS:
@@ -221,37 +224,28 @@ def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
     return app
 
 
-class OneStopServer:
+class OneStopServer(BackgroundServer):
     """The one-stop API on a background thread with its own event loop.
 
     >>> with OneStopServer(generate_world(dossiers=100)) as server:
     ...     server.url  # 'http://127.0.0.1:54321'
     """
 
+    name = "one-stop simulator"
+
     def __init__(self, world: OneStopWorld, as_of: dt.datetime | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 host: str = "127.0.0.1", port: int = 0, token_ttl: float = 3600.0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, token_ttl: float = 3600.0,
+                 faults: Faults | None = None) -> None:
         self.world = world
         self.client_id, self.client_secret = client_id, client_secret
-        self.host = host
-        self.port = port
-        self._app = create_app(world, as_of, client_id=client_id, client_secret=client_secret,
-                               token_ttl=token_ttl)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        super().__init__(create_app(world, as_of, client_id=client_id,
+                                    client_secret=client_secret, token_ttl=token_ttl,
+                                    faults=faults), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
         return self._app[_STATE].as_of
-
-    @property
-    def url(self) -> str:
-        if self._thread is None:
-            raise RuntimeError("the server is not started: call start() first")
-        return f"http://{self.host}:{self.port}"
 
     def set_as_of(self, as_of: dt.datetime) -> None:
         """Move the simulated clock: later requests see the world at ``as_of``."""
@@ -259,94 +253,22 @@ class OneStopServer:
         views = build_views(self.world, as_of)
         state.views, state.as_of = views, as_of  # swapped whole: requests see old or new
 
-    async def _serve(self) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-    def start(self) -> OneStopServer:
-        """Start listening; returns once the port is open (raises if it cannot be)."""
-        if self._thread is not None:
-            raise RuntimeError("the server is already started")
-        self._thread = threading.Thread(target=self._run, name="onestop-simulator", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread = None
-            raise OSError(f"one-stop simulator cannot listen on {self.host}:{self.port} "
-                          f"({self._error}): choose another port or port=0") from self._error
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._thread = None
-
-    def __enter__(self) -> OneStopServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def run_forever(world: OneStopWorld | None = None, *, as_of: dt.datetime | None = None,
                 host: str = "127.0.0.1", port: int = 8801, seed: int = 2017,
                 dossiers: int = 10_000, years: Sequence[int] = (2016, 2017),
                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                token_ttl: float = 3600.0) -> None:
+                token_ttl: float = 3600.0, faults: Faults | None = None) -> None:
     """Serve until SIGTERM or SIGINT (main thread only). Without ``world``, generate one from
     ``seed``, ``dossiers`` and ``years``."""
     world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
     app = create_app(world, as_of, client_id=client_id, client_secret=client_secret,
-                     token_ttl=token_ttl)
-
-    async def serve() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise SystemExit(f"one-stop simulator cannot listen on {host}:{port} ({exc}): "
-                             "choose another --port") from None
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        bound = runner.addresses[0][1]
-        state = app[_STATE]
-        print(f"one-stop simulator listening on http://{host}:{bound} "
-              f"({len(state.views['/api/v1/hoso'].stamps)} dossiers as of {iso(state.as_of)}; "
-              f"client_id={client_id})", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(serve())
+                     token_ttl=token_ttl, faults=faults)
+    state = app[_STATE]
+    serve_until_signalled(app, host, port, lambda bound: (
+        f"one-stop simulator listening on http://{host}:{bound} "
+        f"({len(state.views['/api/v1/hoso'].stamps)} dossiers as of {iso(state.as_of)}; "
+        f"client_id={client_id})"))
 
 
 def _years(text: str) -> list[int]:
@@ -396,14 +318,21 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="OAuth2 client secret (env GOVKPI_ONESTOP_CLIENT_SECRET)")
     parser.add_argument("--token-ttl", type=float, default=3600.0,
                         help="access-token lifetime in seconds")
+    parser.add_argument("--faults", default="",
+                        help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
+                             "truncate=0.005,retry-after=1")
     args = parser.parse_args(argv)
     try:
         world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
+    except ValueError as exc:
+        parser.error(str(exc))
     run_forever(world, as_of=args.as_of, host=args.host, port=args.port,
                 client_id=args.client_id, client_secret=args.client_secret,
-                token_ttl=args.token_ttl)
+                token_ttl=args.token_ttl, faults=faults)
 
 
 if __name__ == "__main__":
