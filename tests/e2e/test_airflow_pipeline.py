@@ -95,3 +95,17 @@ def test_gate_passes_warns_and_blocks(pipeline):
     assert rate.unexpected_count == 1
     assert rate.sample == [1.5]
     assert "BLOCKED" in blocked.summary()
+
+
+def test_gx_setup_script_regenerates_the_committed_project(pipeline, tmp_path):
+    from govkpi import config
+    from govkpi.quality import setup_gx
+
+    setup_gx.build(project_dir=tmp_path)
+    committed = config.GX_PROJECT_DIR / "gx"
+
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and "uncommitted" not in p.parts}
+
+    assert files(tmp_path / "gx") == files(committed)
