@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("warehouse", help="resolve the warehouse and print its URL")
     w.set_defaults(func=cmd_warehouse)
+
+    from govkpi.simulator.cli import add_parser as add_simulate
+
+    add_simulate(sub)
     return p
 
 

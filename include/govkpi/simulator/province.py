@@ -1,0 +1,76 @@
+"""The whole simulated province: the three vendor systems over one world, one clock.
+
+    with SimulatedProvince(seed=2017, dossiers=10_000) as province:
+        os.environ.update(province.environment())   # what the extractors read
+
+Each system runs on its own port with its own kind of authentication (SOURCES.md §1–3); the
+e-office and portal data are derived from the one-stop world, so the same dossiers, units and
+procedures appear everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from govkpi.simulator.serving import Faults
+from govkpi.simulator.world import OneStopWorld, generate_world
+
+
+class SimulatedProvince:
+    def __init__(self, seed: int = 2017, dossiers: int = 10_000,
+                 years: Sequence[int] = (2016, 2017), *, as_of: dt.datetime | None = None,
+                 faults: Faults | None = None, host: str = "127.0.0.1",
+                 ports: tuple[int, int, int] = (0, 0, 0),
+                 world: OneStopWorld | None = None) -> None:
+        from govkpi.simulator.dvc import DvcServer
+        from govkpi.simulator.eoffice import EofficeServer
+        from govkpi.simulator.onestop import OneStopServer
+
+        self.seed = seed
+        self.world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
+        self.onestop = OneStopServer(self.world, as_of, host=host, port=ports[0], faults=faults)
+        self.eoffice = EofficeServer(self.world, as_of, host=host, port=ports[1], faults=faults,
+                                     seed=seed)
+        self.dvc = DvcServer(self.world, as_of, host=host, port=ports[2], faults=faults,
+                             seed=seed)
+        self.systems = (self.onestop, self.eoffice, self.dvc)
+
+    def start(self) -> SimulatedProvince:
+        started = []
+        try:
+            for system in self.systems:
+                started.append(system.start())
+        except BaseException:
+            for system in started:
+                system.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for system in self.systems:
+            system.stop()
+
+    def __enter__(self) -> SimulatedProvince:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_as_of(self, as_of: dt.datetime) -> None:
+        """Move the one clock of all three systems."""
+        for system in self.systems:
+            system.set_as_of(as_of)
+
+    def environment(self) -> dict[str, str]:
+        """The settings an extractor needs to reach each system (see govkpi.config)."""
+        return {
+            "GOVKPI_ONESTOP_URL": self.onestop.url,
+            "GOVKPI_ONESTOP_CLIENT_ID": self.onestop.client_id,
+            "GOVKPI_ONESTOP_CLIENT_SECRET": self.onestop.client_secret,
+            "GOVKPI_EOFFICE_URL": self.eoffice.url,
+            "GOVKPI_EOFFICE_API_KEY": self.eoffice.api_key,
+            "GOVKPI_DVC_URL": self.dvc.url,
+            "GOVKPI_DVC_USERNAME": self.dvc.username,
+            "GOVKPI_DVC_PASSWORD": self.dvc.password,
+        }
