@@ -122,15 +122,13 @@ def cmd_demo(args) -> int:
 
     _step("preparing the local Airflow (.local/airflow)")
     prepare_airflow()
-    from govkpi.simulator import OneStopServer, generate_world
+    from govkpi.simulator import SimulatedProvince
 
-    _step(f"simulating the one-stop system: seed {args.seed}, {args.dossiers} dossiers 2016–2017")
-    world = generate_world(seed=args.seed, dossiers=args.dossiers)
-    with OneStopServer(world) as server:
-        os.environ["GOVKPI_ONESTOP_URL"] = server.url
-        os.environ["GOVKPI_ONESTOP_CLIENT_ID"] = server.client_id
-        os.environ["GOVKPI_ONESTOP_CLIENT_SECRET"] = server.client_secret
-        _step(f"simulator listening at {server.url}")
+    _step(f"simulating the province: seed {args.seed}, {args.dossiers} dossiers 2016–2017")
+    with SimulatedProvince(seed=args.seed, dossiers=args.dossiers) as province:
+        os.environ.update(province.environment())
+        _step(f"one-stop at {province.onestop.url}, e-office at {province.eoffice.url}, "
+              f"public-service portal at {province.dvc.url}")
         from govkpi.airflow_env import run_dag
 
         _step("Airflow: ingest_onestop (extract → hash personal data → COPY → audit)")

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import signal
 import threading
 from collections import Counter
 from pathlib import Path
 
-
-def _years(text: str) -> list[int]:
-    try:
-        if "-" in text:
-            first, last = (int(x) for x in text.split("-", 1))
-            return list(range(first, last + 1))
-        return [int(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give a range like 2016-2017 or a list like 2016,2017") from None
-
-
-def _as_of(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time such as 2018-01-15T08:00:00+07:00") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, e.g. +07:00")
-    return value
+from govkpi.simulator.serving import parse_as_of, parse_years
 
 
 def _world_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=2017, help="random seed of the world (2017)")
     p.add_argument("--dossiers", type=int, default=10_000, help="one-stop dossiers (10000)")
-    p.add_argument("--years", type=_years, default=[2016, 2017],
+    p.add_argument("--years", type=parse_years, default=[2016, 2017],
                    help="years of activity: a range 2016-2017 or a list (2016-2017)")
 
 
@@ -49,7 +28,7 @@ def add_parser(sub) -> None:
         description="Serve the three vendor systems of a deterministic synthetic province "
                     "(SOURCES.md §1–3) on consecutive ports.")
     _world_args(s)
-    s.add_argument("--as-of", type=_as_of, help="simulated 'now' (ISO 8601 with offset)")
+    s.add_argument("--as-of", type=parse_as_of, help="simulated 'now' (ISO 8601 with offset)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8801,
                    help="one-stop port; e-office and portal take the next two (8801)")
@@ -71,7 +50,7 @@ def add_parser(sub) -> None:
 
     d = ssub.add_parser("describe", help="print what the simulated province holds")
     _world_args(d)
-    d.add_argument("--as-of", type=_as_of, help="simulated 'now' (ISO 8601 with offset)")
+    d.add_argument("--as-of", type=parse_as_of, help="simulated 'now' (ISO 8601 with offset)")
     d.set_defaults(func=cmd_describe)
 
 

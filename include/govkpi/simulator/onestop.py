@@ -37,6 +37,8 @@ from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
     fault_middleware,
+    parse_as_of,
+    parse_years,
     serve_until_signalled,
 )
 from govkpi.simulator.world import OneStopWorld, generate_world, iso
@@ -271,28 +273,6 @@ def run_forever(world: OneStopWorld | None = None, *, as_of: dt.datetime | None 
         f"client_id={client_id})"))
 
 
-def _years(text: str) -> list[int]:
-    try:
-        if "-" in text:
-            first, last = (int(x) for x in text.split("-", 1))
-            return list(range(first, last + 1))
-        return [int(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give a range like 2016-2017 or a list like 2016,2017") from None
-
-
-def _as_of(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time such as 2018-01-15T08:00:00+07:00") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, e.g. +07:00")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m govkpi.simulator.onestop",
@@ -304,9 +284,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8801, help="TCP port (0 = any free port)")
     parser.add_argument("--seed", type=int, default=2017, help="random seed of the world")
     parser.add_argument("--dossiers", type=int, default=10_000, help="number of dossiers")
-    parser.add_argument("--years", type=_years, default=[2016, 2017],
+    parser.add_argument("--years", type=parse_years, default=[2016, 2017],
                         help="years of receipt: a range 2016-2017 or a list 2016,2017")
-    parser.add_argument("--as-of", type=_as_of, default=None,
+    parser.add_argument("--as-of", type=parse_as_of, default=None,
                         help="simulated 'now' (ISO 8601 with offset); default: 15 January "
                              "08:00 of the year after the last one")
     parser.add_argument("--client-id",

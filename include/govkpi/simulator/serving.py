@@ -8,7 +8,9 @@ crawl that retries the same URL sees the same sequence of failures on each run.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import datetime as dt
 import hashlib
 import signal
 import threading
@@ -201,3 +203,27 @@ def serve_until_signalled(app: web.Application, host: str, port: int, banner) ->
             await runner.cleanup()
 
     asyncio.run(serve())
+
+
+def parse_years(text: str) -> list[int]:
+    """``--years``: a range ``2016-2017`` or a list ``2016,2017``."""
+    try:
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-", 1))
+            return list(range(first, last + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a range like 2016-2017 or a list like 2016,2017") from None
+
+
+def parse_as_of(text: str) -> dt.datetime:
+    """``--as-of``: ISO 8601 with a UTC offset."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2018-01-15T08:00:00+07:00") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, e.g. +07:00")
+    return value
