@@ -79,10 +79,12 @@ def cmd_generate_files(args) -> int:
 
     world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
     for year in args.year or args.years:
-        written = generate_returns(world, year, args.drop, args.seed, mess_rate=args.mess_rate,
-                                   fmt=args.format)
-        files = written[0] if isinstance(written, tuple) else written
-        print(f"{year}: {len(files)} returns in {args.drop / str(year)}")
+        batch = generate_returns(world, year, args.drop, args.seed, mess_rate=args.mess_rate,
+                                 fmt=args.format)
+        messy = [m for m in batch.manifest if m["problems"]]
+        print(f"{year}: {len(batch)} returns in {args.drop / str(year)}; "
+              f"{len(messy)} with injected problems; not submitted: "
+              f"{', '.join(batch.missing) or 'none'}")
     return 0
 
 
