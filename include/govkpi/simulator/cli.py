@@ -45,7 +45,7 @@ def add_parser(sub) -> None:
                    help="drop folder; files go to <drop>/<year>/<unit code>.xlsx")
     g.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     g.add_argument("--mess-rate", type=float, default=0.02,
-                   help="share of returns with a realistic mistake (0 = all clean)")
+                   help="share of item rows given a realistic mistake (0 = all clean)")
     g.set_defaults(func=cmd_generate_files)
 
     d = ssub.add_parser("describe", help="print what the simulated province holds")
