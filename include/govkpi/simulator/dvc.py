@@ -50,10 +50,11 @@ from aiohttp import BasicAuth, web
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
+    add_server_arguments,
     fault_middleware,
-    parse_as_of,
-    parse_years,
+    json_response,
     serve_until_signalled,
+    world_and_faults,
 )
 from govkpi.simulator.world import (
     VN_OFFSET,
@@ -562,13 +563,8 @@ class _State:
 _STATE = web.AppKey("dvc_state", _State)
 
 
-def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=msgspec.json.encode(payload),
-                        content_type="application/json", charset="utf-8", headers=headers)
-
-
 def _unauthorized(message: str) -> web.Response:
-    return _json(401, {"error": "unauthorized", "message": message},
+    return json_response(401, {"error": "unauthorized", "message": message},
                  {"WWW-Authenticate": 'Basic realm="dvc", charset="UTF-8"'})
 
 
@@ -610,11 +606,12 @@ async def _collection(request: web.Request) -> web.Response:
         message = str(exc)
         if message.startswith("since="):
             message += " (since is epoch milliseconds, e.g. 1489457520000)"
-        return _json(400, {"error": "invalid_request", "message": message})
+        return json_response(400, {"error": "invalid_request", "message": message})
     if offset is None or offset < 0:
-        return _json(400, {"error": "invalid_request", "message": f"offset={offset}: must be ≥ 0"})
+        return json_response(400, {"error": "invalid_request",
+                                   "message": f"offset={offset}: must be ≥ 0"})
     if limit is None or not 1 <= limit <= MAX_PAGE_SIZE:
-        return _json(400, {"error": "invalid_request",
+        return json_response(400, {"error": "invalid_request",
                            "message": f"limit={limit}: must be between 1 and {MAX_PAGE_SIZE}"})
     body, more = state.views[request.path].page(since, offset, limit)
     headers = None
@@ -627,7 +624,7 @@ async def _collection(request: web.Request) -> web.Response:
 
 async def _health(request: web.Request) -> web.Response:
     state = request.app[_STATE]
-    return _json(200, {"status": "ok", "as_of": epoch_ms(state.as_of),
+    return json_response(200, {"status": "ok", "as_of": epoch_ms(state.as_of),
                        "as_of_iso": iso(state.as_of),
                        "records": {path: len(v.stamps) for path, v in state.views.items()}})
 
@@ -712,35 +709,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "--dossiers and --years, so online dossiers match the one-stop simulator's.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8803, help="TCP port (0 = any free port)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help="random seed of the one-stop world and of the portal")
-    parser.add_argument("--dossiers", type=int, default=10_000,
-                        help="number of one-stop dossiers")
-    parser.add_argument("--years", type=parse_years, default=[2016, 2017],
-                        help="years of receipt: a range 2016-2017 or a list 2016,2017")
-    parser.add_argument("--as-of", type=parse_as_of, default=None,
-                        help="simulated 'now' (ISO 8601 with offset); default: 15 January "
-                             "08:00 of the year after the last one")
+    add_server_arguments(parser, port=8803)
     parser.add_argument("--username",
                         default=os.environ.get("GOVKPI_DVC_USERNAME", DEFAULT_USERNAME),
                         help="HTTP Basic user name (env GOVKPI_DVC_USERNAME)")
     parser.add_argument("--password",
                         default=os.environ.get("GOVKPI_DVC_PASSWORD", DEFAULT_PASSWORD),
                         help="HTTP Basic password (env GOVKPI_DVC_PASSWORD)")
-    parser.add_argument("--faults", default="",
-                        help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
-                             "truncate=0.005,retry-after=1")
     args = parser.parse_args(argv)
-    try:
-        world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
-    except ValueError as exc:
-        parser.error(str(exc))
+    world, faults = world_and_faults(parser, args)
     run_forever(world, as_of=args.as_of, host=args.host, port=args.port, seed=args.seed,
                 username=args.username, password=args.password, faults=faults)
 

@@ -51,9 +51,12 @@ from govkpi.calendar import VN_TZ, add_working_days, is_working_day
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
+    add_server_arguments,
+    bad_request,
     fault_middleware,
-    parse_years,
+    json_response,
     serve_until_signalled,
+    world_and_faults,
 )
 from govkpi.simulator.world import DEPARTMENTS, OneStopWorld, Unit, generate_world
 
@@ -644,23 +647,13 @@ class _State:
 _STATE = web.AppKey("eoffice_state", _State)
 
 
-def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-          ) -> web.Response:
-    return web.Response(status=status, body=msgspec.json.encode(payload),
-                        content_type="application/json", charset="utf-8", headers=headers)
-
-
-def _bad_request(message: str) -> web.Response:
-    return _json(400, {"error": "invalid_request", "message": message})
-
-
 def _check_key(request: web.Request, state: _State) -> web.Response | None:
     key = request.headers.get("X-API-Key")
     if not key:
-        return _json(401, {"error": "unauthorized",
+        return json_response(401, {"error": "unauthorized",
                            "message": "missing API key: send the header 'X-API-Key: <key>'"})
     if not hmac.compare_digest(key.encode(), state.api_key.encode()):
-        return _json(401, {"error": "unauthorized",
+        return json_response(401, {"error": "unauthorized",
                            "message": "wrong API key in X-API-Key: check the key configured "
                                       "for this e-office system"})
     return None
@@ -714,7 +707,7 @@ async def _documents(request: web.Request) -> web.Response:
         if since is not None:
             start = max(start, bisect.bisect_left(view.stamps, since))
     except ValueError as exc:
-        return _bad_request(str(exc))
+        return bad_request(str(exc))
     stop = min(len(view.bodies), start + limit)
     next_cursor = b"null"
     if stop < len(view.bodies) and stop > start:
@@ -727,7 +720,7 @@ async def _documents(request: web.Request) -> web.Response:
 
 async def _health(request: web.Request) -> web.Response:
     state = request.app[_STATE]
-    return _json(200, {"status": "ok", "as_of": format_time(state.as_of),
+    return json_response(200, {"status": "ok", "as_of": format_time(state.as_of),
                        "documents": len(state.view.bodies)})
 
 
@@ -823,30 +816,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "from the same --seed/--dossiers/--years.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8802, help="TCP port (0 = any free port)")
-    parser.add_argument("--seed", type=int, default=2017, help="random seed of the world")
-    parser.add_argument("--dossiers", type=int, default=10_000,
-                        help="dossiers of the underlying one-stop world")
-    parser.add_argument("--years", type=parse_years, default=[2016, 2017],
-                        help="years: a range 2016-2017 or a list 2016,2017")
+    add_server_arguments(parser, port=8802, as_of_type=_as_of,
+                         as_of_help="simulated 'now': dd/MM/yyyy HH:mm:ss local time or ISO "
+                                    "8601; default: 15 January 08:00 of the year after the "
+                                    "last one")
     parser.add_argument("--documents", type=int, default=None,
                         help=f"number of documents; None = {DOCUMENTS_PER_DOSSIER} per "
                              "dossier")
-    parser.add_argument("--as-of", type=_as_of, default=None,
-                        help="simulated 'now': dd/MM/yyyy HH:mm:ss local time or ISO 8601; "
-                             "default: 15 January 08:00 of the year after the last one")
     parser.add_argument("--api-key",
                         default=os.environ.get("GOVKPI_EOFFICE_API_KEY", DEFAULT_API_KEY),
                         help="the key clients send as X-API-Key (env GOVKPI_EOFFICE_API_KEY)")
-    parser.add_argument("--faults", default="",
-                        help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
-                             "truncate=0.005,retry-after=1")
     args = parser.parse_args(argv)
+    world, faults = world_and_faults(parser, args)
     try:
-        world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
         eoffice = build_eoffice_world(world, args.seed, args.documents, args.years)
-        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
     except ValueError as exc:
         parser.error(str(exc))
     run_forever(eoffice, as_of=args.as_of, host=args.host, port=args.port,

@@ -36,10 +36,12 @@ from aiohttp import web
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
+    add_server_arguments,
+    bad_request,
     fault_middleware,
-    parse_as_of,
-    parse_years,
+    json_response,
     serve_until_signalled,
+    world_and_faults,
 )
 from govkpi.simulator.world import OneStopWorld, generate_world, iso
 
@@ -104,43 +106,33 @@ def build_views(world: OneStopWorld, as_of: dt.datetime) -> dict[str, _SortedRec
 _STATE = web.AppKey("onestop_state", _State)
 
 
-def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-          ) -> web.Response:
-    return web.Response(status=status, body=msgspec.json.encode(payload),
-                        content_type="application/json", charset="utf-8", headers=headers)
-
-
-def _bad_request(message: str) -> web.Response:
-    return _json(400, {"error": "invalid_request", "message": message})
-
-
 def _unauthorized(message: str) -> web.Response:
-    return _json(401, {"error": "invalid_token", "message": message},
+    return json_response(401, {"error": "invalid_token", "message": message},
                  {"WWW-Authenticate": 'Bearer realm="onestop", error="invalid_token"'})
 
 
 async def _token(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return _json(400, {"error": "invalid_request",
+        return json_response(400, {"error": "invalid_request",
                            "message": "send grant_type, client_id and client_secret as an "
                                       "application/x-www-form-urlencoded form"})
     form = await request.post()
     if form.get("grant_type") != "client_credentials":
-        return _json(400, {"error": "unsupported_grant_type",
+        return json_response(400, {"error": "unsupported_grant_type",
                            "message": "grant_type must be client_credentials"})
     client_id = str(form.get("client_id", ""))
     client_secret = str(form.get("client_secret", ""))
     if not (hmac.compare_digest(client_id.encode(), state.client_id.encode())
             and hmac.compare_digest(client_secret.encode(), state.client_secret.encode())):
-        return _json(401, {"error": "invalid_client",
+        return json_response(401, {"error": "invalid_client",
                            "message": "unknown client_id or wrong client_secret"})
     now = time.monotonic()
     for stale in [t for t, expiry in state.tokens.items() if expiry <= now]:
         del state.tokens[stale]
     token = secrets.token_urlsafe(32)
     state.tokens[token] = now + state.token_ttl
-    return _json(200, {"access_token": token, "token_type": "Bearer",
+    return json_response(200, {"access_token": token, "token_type": "Bearer",
                        "expires_in": math.ceil(state.token_ttl)})
 
 
@@ -197,18 +189,18 @@ async def _collection(request: web.Request) -> web.Response:
         lo = _time_param(request, "updated_from")
         hi = _time_param(request, "updated_to")
     except ValueError as exc:
-        return _bad_request(str(exc))
+        return bad_request(str(exc))
     if page < 1:
-        return _bad_request(f"page={page}: pages start at 1")
+        return bad_request(f"page={page}: pages start at 1")
     if not 1 <= size <= MAX_PAGE_SIZE:
-        return _bad_request(f"size={size}: must be between 1 and {MAX_PAGE_SIZE}")
+        return bad_request(f"size={size}: must be between 1 and {MAX_PAGE_SIZE}")
     body = state.views[request.path].page(lo, hi, page, size)
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 async def _health(request: web.Request) -> web.Response:
     state = request.app[_STATE]
-    return _json(200, {"status": "ok", "as_of": iso(state.as_of),
+    return json_response(200, {"status": "ok", "as_of": iso(state.as_of),
                        "records": {path: len(v.stamps) for path, v in state.views.items()}})
 
 
@@ -280,15 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "over HTTP until SIGTERM/SIGINT.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8801, help="TCP port (0 = any free port)")
-    parser.add_argument("--seed", type=int, default=2017, help="random seed of the world")
-    parser.add_argument("--dossiers", type=int, default=10_000, help="number of dossiers")
-    parser.add_argument("--years", type=parse_years, default=[2016, 2017],
-                        help="years of receipt: a range 2016-2017 or a list 2016,2017")
-    parser.add_argument("--as-of", type=parse_as_of, default=None,
-                        help="simulated 'now' (ISO 8601 with offset); default: 15 January "
-                             "08:00 of the year after the last one")
+    add_server_arguments(parser, port=8801)
     parser.add_argument("--client-id",
                         default=os.environ.get("GOVKPI_ONESTOP_CLIENT_ID", DEFAULT_CLIENT_ID),
                         help="OAuth2 client id (env GOVKPI_ONESTOP_CLIENT_ID)")
@@ -298,18 +282,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="OAuth2 client secret (env GOVKPI_ONESTOP_CLIENT_SECRET)")
     parser.add_argument("--token-ttl", type=float, default=3600.0,
                         help="access-token lifetime in seconds")
-    parser.add_argument("--faults", default="",
-                        help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
-                             "truncate=0.005,retry-after=1")
     args = parser.parse_args(argv)
-    try:
-        world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
-    except ValueError as exc:
-        parser.error(str(exc))
+    world, faults = world_and_faults(parser, args)
     run_forever(world, as_of=args.as_of, host=args.host, port=args.port,
                 client_id=args.client_id, client_secret=args.client_secret,
                 token_ttl=args.token_ttl, faults=faults)

@@ -227,3 +227,45 @@ def parse_as_of(text: str) -> dt.datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, e.g. +07:00")
     return value
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None
+                  ) -> web.Response:
+    import msgspec
+
+    return web.Response(status=status, body=msgspec.json.encode(payload),
+                        content_type="application/json", charset="utf-8", headers=headers)
+
+
+def bad_request(message: str) -> web.Response:
+    return json_response(400, {"error": "invalid_request", "message": message})
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, *, port: int,
+                         as_of_type=parse_as_of, as_of_help: str | None = None) -> None:
+    """The options every simulated system's command line shares."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=port, help="TCP port (0 = any free port)")
+    parser.add_argument("--seed", type=int, default=2017, help="random seed of the world")
+    parser.add_argument("--dossiers", type=int, default=10_000,
+                        help="dossiers of the one-stop world (the other systems derive from it)")
+    parser.add_argument("--years", type=parse_years, default=[2016, 2017],
+                        help="years of activity: a range 2016-2017 or a list 2016,2017")
+    parser.add_argument("--as-of", type=as_of_type, default=None,
+                        help=as_of_help or "simulated 'now' (ISO 8601 with offset); default: "
+                                           "15 January 08:00 of the year after the last one")
+    parser.add_argument("--faults", default="",
+                        help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
+                             "truncate=0.005,retry-after=1")
+
+
+def world_and_faults(parser: argparse.ArgumentParser, args):
+    """Build the one-stop world and the fault spec from the shared options (exits on errors)."""
+    from govkpi.simulator.world import generate_world
+
+    try:
+        world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
+        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    return world, faults
