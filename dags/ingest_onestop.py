@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, Param, dag, task
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
 ENDPOINTS = ("donvi", "thutuc", "hoso")
 RAW_ASSETS = {name: Asset(f"govkpi://warehouse/raw_onestop/{name}") for name in ENDPOINTS}
