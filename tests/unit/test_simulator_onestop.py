@@ -53,7 +53,7 @@ def test_same_seed_gives_an_equal_world_and_another_seed_does_not():
 def test_units_are_binh_dinh_with_national_style_codes(world):
     units = world.units_as_of()
     by_level = Counter(u["CapDonVi"] for u in units)
-    assert by_level == {1: 1, 2: 21, 3: 11, 4: 6}
+    assert by_level == {1: 1, 2: 21, 3: 11, 4: 159}  # the binh_dinh scenario, before 2025
     names = {u["TenDonVi"] for u in units}
     assert {"Sở Tài chính", "Sở Thông tin và Truyền thông", "UBND thành phố Quy Nhơn",
             "UBND huyện Vĩnh Thạnh", "Ban Quản lý Khu kinh tế"} <= names
@@ -69,14 +69,14 @@ def test_units_are_binh_dinh_with_national_style_codes(world):
 
 def test_procedures_have_codes_and_legal_processing_times(world):
     procs = world.procedures_as_of()
-    assert 55 <= len(procs) <= 80
+    assert 1900 <= len(procs) <= 2100  # SOURCES.md §5
     assert len({p["MaTTHC"] for p in procs}) == len(procs)
     assert all(re.match(r"^[12]\.00\d{4}$", p["MaTTHC"]) for p in procs)
     units = Counter(p["DonViThoiHan"] for p in procs)
     assert units["ngay_lam_viec"] > 40
     assert units["ngay"] >= 3
     assert units["gio"] >= 3
-    assert all(1 <= p["ThoiHanGiaiQuyet"] <= 20 for p in procs
+    assert all(1 <= p["ThoiHanGiaiQuyet"] <= 30 for p in procs
                if p["DonViThoiHan"] == "ngay_lam_viec")
 
 
@@ -323,7 +323,7 @@ def test_expired_token_is_refused():
 def test_reference_endpoints(server, token, small_world):
     status, units = api(server, token, "/api/v1/donvi", size=1000)
     assert status == 200
-    assert units["total"] == len(units["data"]) == 39
+    assert units["total"] == len(units["data"]) == 1 + 21 + 11 + 159
     assert units["data"] == sorted(units["data"], key=lambda u: (u["NgayCapNhat"], u["MaDonVi"]))
     status, procs = api(server, token, "/api/v1/thutuc")
     assert status == 200

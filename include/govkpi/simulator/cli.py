@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from govkpi.simulator.serving import parse_as_of, parse_years
+from govkpi.simulator.serving import add_mess_argument, parse_as_of, parse_years
 
 
 def _world_args(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
                    help="one-stop port; e-office and portal take the next two (8801)")
     s.add_argument("--faults", default="",
                    help="inject faults in every system, e.g. 5xx=0.02,429=0.01,latency=50")
+    add_mess_argument(s)
     s.set_defaults(func=cmd_serve)
 
     g = ssub.add_parser("generate-files", help="write the units' self-assessment returns "
@@ -55,18 +56,25 @@ def add_parser(sub) -> None:
 
 
 def cmd_serve(args) -> int:
+    from govkpi.simulator.mess import Mess
     from govkpi.simulator.province import SimulatedProvince
-    from govkpi.simulator.serving import Faults
+    from govkpi.simulator.serving import Faults, describe_mess
 
-    faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
+    try:
+        faults = Faults.parse(args.faults, seed=args.seed) if args.faults else None
+        mess = Mess.parse(args.mess, seed=args.seed)
+    except ValueError as exc:
+        raise SystemExit(f"govkpi simulate serve: {exc}") from None
     province = SimulatedProvince(args.seed, args.dossiers, args.years, as_of=args.as_of,
                                  faults=faults, host=args.host,
-                                 ports=(args.port, args.port + 1, args.port + 2))
+                                 ports=(args.port, args.port + 1, args.port + 2),
+                                 mess=mess if mess.active else None)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with province:
-        print("Simulated province listening (Ctrl-C to stop). Point the extractors at it:")
+        print(f"Simulated province listening (Ctrl-C to stop; "
+              f"{describe_mess(province.mess_manifest)}). Point the extractors at it:")
         for key, value in province.environment().items():
             print(f"  export {key}={value}")
         stop.wait()

@@ -41,18 +41,22 @@ import random
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import msgspec
 from aiohttp import BasicAuth, web
 
+from govkpi.simulator.mess import Manifest, Mess, Rules, dvc_rules, sort_rows, sorted_manifest
+from govkpi.simulator.mess import apply as apply_mess
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
     add_server_arguments,
+    describe_mess,
     fault_middleware,
     json_response,
+    mess_option,
     serve_until_signalled,
     world_and_faults,
 )
@@ -529,15 +533,21 @@ ENDPOINTS = {
 
 
 class _SortedRecords:
-    """Records of one endpoint, sorted by (updated_at, id) and pre-encoded as JSON."""
+    """Records of one endpoint, sorted by (updated_at, id) and pre-encoded as JSON (with
+    ``mess`` applied: see :mod:`govkpi.simulator.mess`)."""
 
     __slots__ = ("bodies", "stamps")
 
-    def __init__(self, records: Sequence[dict[str, Any]], key: str) -> None:
-        rows = sorted(records, key=lambda r: (r["updated_at"], r[key]))
+    def __init__(self, records: Sequence[dict[str, Any]], key: str, *,
+                 rules: Rules | None = None, mess: Mess | None = None,
+                 manifest: Manifest | None = None) -> None:
+        rows = [(r["updated_at"], r[key], r) for r in records]
+        if rules is not None and mess is not None and mess.active:
+            rows = apply_mess(mess, rules, rows, manifest if manifest is not None else [])
+        rows = sort_rows(rows)
         encode = msgspec.json.Encoder().encode
-        self.stamps = [r["updated_at"] for r in rows]
-        self.bodies = [encode(r) for r in rows]
+        self.stamps = [stamp for stamp, _, _ in rows]
+        self.bodies = [encode(r) for _, _, r in rows]
 
     def page(self, since: int | None, offset: int, limit: int) -> tuple[bytes, bool]:
         """The page's body and whether more records follow it."""
@@ -547,9 +557,37 @@ class _SortedRecords:
         return b"[" + b",".join(chunk) + b"]", stop < len(self.bodies)
 
 
-def build_views(world: DvcWorld, as_of: dt.datetime) -> dict[str, _SortedRecords]:
-    return {path: _SortedRecords(getattr(world, view)(as_of), key)
-            for path, (view, key) in ENDPOINTS.items()}
+def _previous_version(timelines: Iterable[DvcRecord], at: int, key: str):
+    """record → (updated_at, id, its state before the latest change) or None."""
+    by_id = {t.id: t for t in timelines}
+
+    def previous(record: dict[str, Any]):
+        timeline = by_id.get(record[key])
+        n = 0 if timeline is None else bisect.bisect_right(timeline.times, at)
+        if n < 2:
+            return None
+        assert timeline is not None
+        before = dict(timeline.states[n - 2])
+        return before["updated_at"], timeline.id, before
+
+    return previous
+
+
+def build_views(world: DvcWorld, as_of: dt.datetime, mess: Mess | None = None,
+                manifest: Manifest | None = None) -> dict[str, _SortedRecords]:
+    """The sorted views of every endpoint; problems ``mess`` injects go to ``manifest``."""
+    if mess is None or not mess.active:
+        return {path: _SortedRecords(getattr(world, view)(as_of), key)
+                for path, (view, key) in ENDPOINTS.items()}
+    at, found, views = world.as_of_ms(as_of), [], {}
+    for path, (view, key) in ENDPOINTS.items():
+        timelines = getattr(world, view.removesuffix("_as_of"))
+        rules = dvc_rules(path, _previous_version(timelines, at, key))
+        views[path] = _SortedRecords(getattr(world, view)(as_of), key, rules=rules, mess=mess,
+                                     manifest=found)
+    if manifest is not None:
+        manifest.extend(sorted_manifest(found))
+    return views
 
 
 @dataclass
@@ -558,6 +596,8 @@ class _State:
     password: str
     as_of: dt.datetime
     views: dict[str, _SortedRecords]
+    mess: Mess | None = None
+    manifest: Manifest = field(default_factory=list)
 
 
 _STATE = web.AppKey("dvc_state", _State)
@@ -639,13 +679,17 @@ def _as_dvc_world(world: OneStopWorld | DvcWorld, seed: int | None) -> DvcWorld:
 
 def create_app(world: OneStopWorld | DvcWorld, as_of: dt.datetime | None = None, *,
                username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
-               faults: Faults | None = None, seed: int | None = None) -> web.Application:
+               faults: Faults | None = None, seed: int | None = None,
+               mess: Mess | None = None) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client). A one-stop world is
-    derived with :func:`build_dvc_world` (``seed`` defaults to the world's own seed)."""
+    derived with :func:`build_dvc_world` (``seed`` defaults to the world's own seed).
+    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`)."""
     portal = _as_dvc_world(world, seed)
     as_of = as_of or portal.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
-    app[_STATE] = _State(username, password, as_of, build_views(portal, as_of))
+    manifest: Manifest = []
+    app[_STATE] = _State(username, password, as_of, build_views(portal, as_of, mess, manifest),
+                         mess, manifest)
     for path in ENDPOINTS:
         app.router.add_get(path, _collection)
     app.router.add_get("/health", _health)
@@ -664,40 +708,49 @@ class DvcServer(BackgroundServer):
     def __init__(self, world: OneStopWorld | DvcWorld, as_of: dt.datetime | None = None,
                  username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
                  host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, mess: Mess | None = None) -> None:
         self.world = world
         self.dvc_world = _as_dvc_world(world, seed)
         self.username, self.password = username, password
         super().__init__(create_app(self.dvc_world, as_of, username=username,
-                                    password=password, faults=faults), host, port)
+                                    password=password, faults=faults, mess=mess), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
         return self._app[_STATE].as_of
 
+    @property
+    def mess_manifest(self) -> Manifest:
+        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
+        return self._app[_STATE].manifest
+
     def set_as_of(self, as_of: dt.datetime) -> None:
         """Move the simulated clock: later requests see the portal at ``as_of``."""
         state = self._app[_STATE]
-        views = build_views(self.dvc_world, as_of)
-        state.views, state.as_of = views, as_of  # swapped whole: requests see old or new
+        manifest: Manifest = []
+        views = build_views(self.dvc_world, as_of, state.mess, manifest)
+        # swapped whole: requests see old or new
+        state.views, state.as_of, state.manifest = views, as_of, manifest
 
 
 def run_forever(world: OneStopWorld | DvcWorld | None = None, *,
                 as_of: dt.datetime | None = None, host: str = "127.0.0.1", port: int = 8803,
                 seed: int = DEFAULT_SEED, dossiers: int = 10_000,
                 years: Sequence[int] = (2016, 2017), username: str = DEFAULT_USERNAME,
-                password: str = DEFAULT_PASSWORD, faults: Faults | None = None) -> None:
+                password: str = DEFAULT_PASSWORD, faults: Faults | None = None,
+                mess: Mess | None = None) -> None:
     """Serve until SIGTERM or SIGINT (main thread only). Without ``world``, generate the
     one-stop world from ``seed``, ``dossiers`` and ``years`` and derive the portal from it."""
     world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
     app = create_app(world, as_of, username=username, password=password, faults=faults,
-                     seed=seed)
+                     seed=seed, mess=mess)
     state = app[_STATE]
     counts = ", ".join(f"{len(v.stamps)} {path.rsplit('/', 1)[1]}"
                        for path, v in state.views.items())
     serve_until_signalled(app, host, port, lambda bound: (
         f"online-portal simulator listening on http://{host}:{bound} "
-        f"({counts} as of {iso(state.as_of)}; Basic auth user={username})"))
+        f"({counts} as of {iso(state.as_of)}; Basic auth user={username}; "
+        f"{describe_mess(state.manifest)})"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -719,7 +772,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     world, faults = world_and_faults(parser, args)
     run_forever(world, as_of=args.as_of, host=args.host, port=args.port, seed=args.seed,
-                username=args.username, password=args.password, faults=faults)
+                username=args.username, password=args.password, faults=faults,
+                mess=mess_option(parser, args))
 
 
 if __name__ == "__main__":

@@ -48,13 +48,17 @@ import msgspec
 from aiohttp import web
 
 from govkpi.calendar import VN_TZ, add_working_days, is_working_day
+from govkpi.simulator.mess import Manifest, Mess, eoffice_rules, sort_rows, sorted_manifest
+from govkpi.simulator.mess import apply as apply_mess
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
     add_server_arguments,
     bad_request,
+    describe_mess,
     fault_middleware,
     json_response,
+    mess_option,
     serve_until_signalled,
     world_and_faults,
 )
@@ -588,15 +592,49 @@ def _incoming_timeline(rng: random.Random, unit: _UnitInfo, day: dt.date, when: 
 # the HTTP server
 
 
+def _previous_version(world: EofficeWorld, as_of: dt.datetime):
+    """record → (stamp, id, the document as served just before its latest event) or None."""
+    at = _local(as_of)
+    by_id = {d.id: d for d in world.documents}
+
+    def previous(record: dict[str, Any]):
+        doc = by_id.get(record["id"])
+        if doc is None:
+            return None
+        times = sorted({t for t in (doc.created_at, doc.submitted_at, doc.signed_at,
+                                    doc.issued_at, doc.acknowledged_at, doc.processed_at)
+                        if t is not None and t <= at})
+        if len(times) < 2:
+            return None
+        modified, before = doc._record(times[-2])
+        return _stamp(modified), doc.id, before
+
+    return previous
+
+
 class _SortedDocuments:
-    """Documents at one as-of moment, sorted by (ngay_sua, id) and pre-encoded as JSON."""
+    """Documents at one as-of moment, sorted by (ngay_sua, id) and pre-encoded as JSON (with
+    ``mess`` applied: see :mod:`govkpi.simulator.mess`). ``keys`` are (ngay_sua stamp, id,
+    occurrence): a document served twice (mess "repeat") has occurrences 0 and 1, so that
+    cursor paging serves both copies."""
 
-    __slots__ = ("bodies", "keys", "stamps")
+    __slots__ = ("bodies", "keys", "manifest", "stamps")
 
-    def __init__(self, world: EofficeWorld, as_of: dt.datetime) -> None:
+    def __init__(self, world: EofficeWorld, as_of: dt.datetime,
+                 mess: Mess | None = None) -> None:
         rows = world.sorted_as_of(as_of)
+        self.manifest: Manifest = []
+        if mess is not None and mess.active:
+            found: Manifest = []
+            rows = sort_rows(apply_mess(mess, eoffice_rules(_previous_version(world, as_of)),
+                                        rows, found))
+            self.manifest = sorted_manifest(found)
         encode = msgspec.json.Encoder().encode
-        self.keys = [(stamp, doc_id) for stamp, doc_id, _ in rows]
+        self.keys = []
+        for i, (stamp, doc_id, _) in enumerate(rows):
+            previous = self.keys[-1] if i else None
+            n = previous[2] + 1 if previous and previous[:2] == (stamp, doc_id) else 0
+            self.keys.append((stamp, doc_id, n))
         self.stamps = [stamp for stamp, _, _ in rows]
         self.bodies = [encode(record) for _, _, record in rows]
 
@@ -615,11 +653,12 @@ class _Cursors:
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:12]
 
-    def encode(self, stamp: int, doc_id: str, since: int | None) -> str:
-        payload = msgspec.json.encode([1, stamp, doc_id, since])
+    def encode(self, stamp: int, doc_id: str, since: int | None, occurrence: int = 0) -> str:
+        position = [1, stamp, doc_id, since] + ([occurrence] if occurrence else [])
+        payload = msgspec.json.encode(position)
         return base64.urlsafe_b64encode(payload + self._mac(payload)).rstrip(b"=").decode()
 
-    def decode(self, token: str) -> tuple[int, str, int | None]:
+    def decode(self, token: str) -> tuple[int, str, int | None, int]:
         refused = _CursorError(f"cursor={token[:40]!r} is not a cursor this server issued: "
                                "restart from the first page (omit cursor)")
         try:
@@ -630,10 +669,10 @@ class _Cursors:
         payload, mac = raw[:-12], raw[-12:]
         if len(raw) <= 12 or not hmac.compare_digest(mac, self._mac(payload)):
             raise refused
-        version, stamp, doc_id, since = msgspec.json.decode(payload)
+        version, stamp, doc_id, since, *occurrence = msgspec.json.decode(payload)
         if version != 1:
             raise refused
-        return stamp, doc_id, since
+        return stamp, doc_id, since, (occurrence[0] if occurrence else 0)
 
 
 @dataclass
@@ -642,6 +681,7 @@ class _State:
     as_of: dt.datetime
     view: _SortedDocuments
     cursors: _Cursors
+    mess: Mess | None = None
 
 
 _STATE = web.AppKey("eoffice_state", _State)
@@ -696,12 +736,12 @@ async def _documents(request: web.Request) -> web.Response:
         token = request.query.get("cursor", "")
         view = state.view
         if token:
-            stamp, doc_id, cursor_since = state.cursors.decode(token)
+            stamp, doc_id, cursor_since, occurrence = state.cursors.decode(token)
             if "modified_since" in request.query and since != cursor_since:
                 raise ValueError("modified_since differs from the one this cursor was issued "
                                  "for: keep the filter while paging, or start again")
             since = cursor_since
-            start = bisect.bisect_right(view.keys, (stamp, doc_id))
+            start = bisect.bisect_right(view.keys, (stamp, doc_id, occurrence))
         else:
             start = 0
         if since is not None:
@@ -711,8 +751,8 @@ async def _documents(request: web.Request) -> web.Response:
     stop = min(len(view.bodies), start + limit)
     next_cursor = b"null"
     if stop < len(view.bodies) and stop > start:
-        stamp, doc_id = view.keys[stop - 1]
-        next_cursor = b'"%s"' % state.cursors.encode(stamp, doc_id, since).encode()
+        stamp, doc_id, occurrence = view.keys[stop - 1]
+        next_cursor = b'"%s"' % state.cursors.encode(stamp, doc_id, since, occurrence).encode()
     body = b"".join((b'{"items":[', b",".join(view.bodies[start:stop]),
                      b'],"next_cursor":', next_cursor, b"}"))
     return web.Response(body=body, content_type="application/json", charset="utf-8")
@@ -734,14 +774,17 @@ def _eoffice_world(world: OneStopWorld | EofficeWorld, seed: int | None,
 
 def create_app(world: OneStopWorld | EofficeWorld, as_of: dt.datetime | None = None, *,
                api_key: str = DEFAULT_API_KEY, faults: Faults | None = None,
-               seed: int | None = None, documents: int | None = None) -> web.Application:
+               seed: int | None = None, documents: int | None = None,
+               mess: Mess | None = None) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client). A one-stop world is
-    turned into documents with :func:`build_eoffice_world` (``seed`` default: the world's)."""
+    turned into documents with :func:`build_eoffice_world` (``seed`` default: the world's).
+    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`)."""
     eoffice = _eoffice_world(world, seed, documents)
     as_of = as_of or eoffice.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
     secret = f"{eoffice.seed}|{len(eoffice.documents)}".encode()
-    app[_STATE] = _State(api_key, as_of, _SortedDocuments(eoffice, as_of), _Cursors(secret))
+    app[_STATE] = _State(api_key, as_of, _SortedDocuments(eoffice, as_of, mess),
+                         _Cursors(secret), mess)
     app.router.add_get("/api/v2/documents", _documents)
     app.router.add_get("/health", _health)
     return app
@@ -759,20 +802,25 @@ class EofficeServer(BackgroundServer):
     def __init__(self, world: OneStopWorld | EofficeWorld, as_of: dt.datetime | None = None,
                  api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
                  faults: Faults | None = None, seed: int | None = None,
-                 documents: int | None = None) -> None:
+                 documents: int | None = None, mess: Mess | None = None) -> None:
         self.world = _eoffice_world(world, seed, documents)
         self.api_key = api_key
-        super().__init__(create_app(self.world, as_of, api_key=api_key, faults=faults), host,
-                         port)
+        super().__init__(create_app(self.world, as_of, api_key=api_key, faults=faults,
+                                    mess=mess), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
         return self._app[_STATE].as_of
 
+    @property
+    def mess_manifest(self) -> Manifest:
+        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
+        return self._app[_STATE].view.manifest
+
     def set_as_of(self, as_of: dt.datetime) -> None:
         """Move the simulated clock: later requests see the documents at ``as_of``."""
         state = self._app[_STATE]
-        view = _SortedDocuments(self.world, as_of)
+        view = _SortedDocuments(self.world, as_of, state.mess)
         state.view, state.as_of = view, as_of  # swapped whole: requests see old or new
 
 
@@ -780,17 +828,17 @@ def run_forever(world: OneStopWorld | EofficeWorld | None = None, *,
                 as_of: dt.datetime | None = None, host: str = "127.0.0.1", port: int = 8802,
                 seed: int = 2017, dossiers: int = 10_000, years: Sequence[int] = (2016, 2017),
                 documents: int | None = None, api_key: str = DEFAULT_API_KEY,
-                faults: Faults | None = None) -> None:
+                faults: Faults | None = None, mess: Mess | None = None) -> None:
     """Serve until SIGTERM or SIGINT (main thread only). Without ``world``, generate the
     one-stop world from ``seed``, ``dossiers`` and ``years`` and its documents."""
     world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
     app = create_app(world, as_of, api_key=api_key, faults=faults, seed=seed,
-                     documents=documents)
+                     documents=documents, mess=mess)
     state = app[_STATE]
     serve_until_signalled(app, host, port, lambda bound: (
         f"e-office simulator listening on http://{host}:{bound} "
         f"({len(state.view.bodies)} documents as of {format_time(state.as_of)}; "
-        "send X-API-Key)"))
+        f"send X-API-Key; {describe_mess(state.view.manifest)})"))
 
 
 def _as_of(text: str) -> dt.datetime:
@@ -833,7 +881,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     run_forever(eoffice, as_of=args.as_of, host=args.host, port=args.port,
-                api_key=args.api_key, faults=faults)
+                api_key=args.api_key, faults=faults, mess=mess_option(parser, args))
 
 
 if __name__ == "__main__":

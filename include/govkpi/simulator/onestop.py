@@ -33,13 +33,17 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from govkpi.simulator.mess import Manifest, Mess, onestop_rules, sort_rows, sorted_manifest
+from govkpi.simulator.mess import apply as apply_mess
 from govkpi.simulator.serving import (
     BackgroundServer,
     Faults,
     add_server_arguments,
     bad_request,
+    describe_mess,
     fault_middleware,
     json_response,
+    mess_option,
     serve_until_signalled,
     world_and_faults,
 )
@@ -64,16 +68,23 @@ def _micros(value: dt.datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def _stamp(record: dict[str, Any]) -> int:
+    return _micros(dt.datetime.fromisoformat(record["NgayCapNhat"]))
+
+
 class _SortedRecords:
-    """Records of one endpoint, sorted by (NgayCapNhat, key) and pre-encoded as JSON."""
+    """Records of one endpoint, sorted by (NgayCapNhat, key) and pre-encoded as JSON (with
+    ``mess`` applied: see :mod:`govkpi.simulator.mess`)."""
 
     __slots__ = ("bodies", "stamps")
 
-    def __init__(self, records: Sequence[dict[str, Any]], key: str) -> None:
-        rows = sorted(
-            ((_micros(dt.datetime.fromisoformat(r["NgayCapNhat"])), r[key], r) for r in records),
-            key=lambda row: (row[0], row[1]),
-        )
+    def __init__(self, records: Sequence[dict[str, Any]], key: str, *, path: str = "",
+                 mess: Mess | None = None, manifest: Manifest | None = None) -> None:
+        rows = [(_stamp(r), r[key], r) for r in records]
+        if mess is not None and mess.active:
+            rows = apply_mess(mess, onestop_rules(path, _stamp), rows,
+                              manifest if manifest is not None else [])
+        rows = sort_rows(rows)
         encode = msgspec.json.Encoder().encode
         self.stamps = [stamp for stamp, _, _ in rows]
         self.bodies = [encode(r) for _, _, r in rows]
@@ -96,11 +107,20 @@ class _State:
     as_of: dt.datetime
     views: dict[str, _SortedRecords]
     tokens: dict[str, float] = field(default_factory=dict)  # token → monotonic expiry
+    mess: Mess | None = None
+    manifest: Manifest = field(default_factory=list)
 
 
-def build_views(world: OneStopWorld, as_of: dt.datetime) -> dict[str, _SortedRecords]:
-    return {path: _SortedRecords(getattr(world, view)(as_of), key)
-            for path, (view, key) in ENDPOINTS.items()}
+def build_views(world: OneStopWorld, as_of: dt.datetime, mess: Mess | None = None,
+                manifest: Manifest | None = None) -> dict[str, _SortedRecords]:
+    """The sorted views of every endpoint; problems ``mess`` injects go to ``manifest``."""
+    found: Manifest = []
+    views = {path: _SortedRecords(getattr(world, view)(as_of), key, path=path, mess=mess,
+                                  manifest=found)
+             for path, (view, key) in ENDPOINTS.items()}
+    if manifest is not None:
+        manifest.extend(sorted_manifest(found))
+    return views
 
 
 _STATE = web.AppKey("onestop_state", _State)
@@ -206,11 +226,16 @@ async def _health(request: web.Request) -> web.Response:
 
 def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
                client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-               token_ttl: float = 3600.0, faults: Faults | None = None) -> web.Application:
-    """The aiohttp application (also usable with aiohttp's test client)."""
+               token_ttl: float = 3600.0, faults: Faults | None = None,
+               mess: Mess | None = None) -> web.Application:
+    """The aiohttp application (also usable with aiohttp's test client). ``mess`` (default:
+    none) injects realistic problems into the served records (:mod:`govkpi.simulator.mess`)."""
     as_of = as_of or world.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
-    app[_STATE] = _State(client_id, client_secret, token_ttl, as_of, build_views(world, as_of))
+    manifest: Manifest = []
+    app[_STATE] = _State(client_id, client_secret, token_ttl, as_of,
+                         build_views(world, as_of, mess, manifest), mess=mess,
+                         manifest=manifest)
     app.router.add_post("/oauth/token", _token)
     for path in ENDPOINTS:
         app.router.add_get(path, _collection)
@@ -230,39 +255,47 @@ class OneStopServer(BackgroundServer):
     def __init__(self, world: OneStopWorld, as_of: dt.datetime | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
                  host: str = "127.0.0.1", port: int = 0, token_ttl: float = 3600.0,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, mess: Mess | None = None) -> None:
         self.world = world
         self.client_id, self.client_secret = client_id, client_secret
         super().__init__(create_app(world, as_of, client_id=client_id,
                                     client_secret=client_secret, token_ttl=token_ttl,
-                                    faults=faults), host, port)
+                                    faults=faults, mess=mess), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
         return self._app[_STATE].as_of
 
+    @property
+    def mess_manifest(self) -> Manifest:
+        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
+        return self._app[_STATE].manifest
+
     def set_as_of(self, as_of: dt.datetime) -> None:
         """Move the simulated clock: later requests see the world at ``as_of``."""
         state = self._app[_STATE]
-        views = build_views(self.world, as_of)
-        state.views, state.as_of = views, as_of  # swapped whole: requests see old or new
+        manifest: Manifest = []
+        views = build_views(self.world, as_of, state.mess, manifest)
+        # swapped whole: requests see old or new
+        state.views, state.as_of, state.manifest = views, as_of, manifest
 
 
 def run_forever(world: OneStopWorld | None = None, *, as_of: dt.datetime | None = None,
                 host: str = "127.0.0.1", port: int = 8801, seed: int = 2017,
                 dossiers: int = 10_000, years: Sequence[int] = (2016, 2017),
                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                token_ttl: float = 3600.0, faults: Faults | None = None) -> None:
+                token_ttl: float = 3600.0, faults: Faults | None = None,
+                mess: Mess | None = None) -> None:
     """Serve until SIGTERM or SIGINT (main thread only). Without ``world``, generate one from
     ``seed``, ``dossiers`` and ``years``."""
     world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
     app = create_app(world, as_of, client_id=client_id, client_secret=client_secret,
-                     token_ttl=token_ttl, faults=faults)
+                     token_ttl=token_ttl, faults=faults, mess=mess)
     state = app[_STATE]
     serve_until_signalled(app, host, port, lambda bound: (
         f"one-stop simulator listening on http://{host}:{bound} "
         f"({len(state.views['/api/v1/hoso'].stamps)} dossiers as of {iso(state.as_of)}; "
-        f"client_id={client_id})"))
+        f"client_id={client_id}; {describe_mess(state.manifest)})"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -286,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     world, faults = world_and_faults(parser, args)
     run_forever(world, as_of=args.as_of, host=args.host, port=args.port,
                 client_id=args.client_id, client_secret=args.client_secret,
-                token_ttl=args.token_ttl, faults=faults)
+                token_ttl=args.token_ttl, faults=faults, mess=mess_option(parser, args))
 
 
 if __name__ == "__main__":

@@ -5,14 +5,17 @@
 
 Each system runs on its own port with its own kind of authentication (SOURCES.md §1–3); the
 e-office and portal data are derived from the one-stop world, so the same dossiers, units and
-procedures appear everywhere.
+procedures appear everywhere. ``mess`` (default: none) injects realistic problems into the
+served records of all three (:mod:`govkpi.simulator.mess`); ``mess_manifest`` lists them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
+from govkpi.simulator.mess import Mess
 from govkpi.simulator.serving import Faults
 from govkpi.simulator.world import OneStopWorld, generate_world
 
@@ -22,18 +25,19 @@ class SimulatedProvince:
                  years: Sequence[int] = (2016, 2017), *, as_of: dt.datetime | None = None,
                  faults: Faults | None = None, host: str = "127.0.0.1",
                  ports: tuple[int, int, int] = (0, 0, 0),
-                 world: OneStopWorld | None = None) -> None:
+                 world: OneStopWorld | None = None, mess: Mess | None = None) -> None:
         from govkpi.simulator.dvc import DvcServer
         from govkpi.simulator.eoffice import EofficeServer
         from govkpi.simulator.onestop import OneStopServer
 
         self.seed = seed
         self.world = world or generate_world(seed=seed, dossiers=dossiers, years=years)
-        self.onestop = OneStopServer(self.world, as_of, host=host, port=ports[0], faults=faults)
+        self.onestop = OneStopServer(self.world, as_of, host=host, port=ports[0], faults=faults,
+                                     mess=mess)
         self.eoffice = EofficeServer(self.world, as_of, host=host, port=ports[1], faults=faults,
-                                     seed=seed)
+                                     seed=seed, mess=mess)
         self.dvc = DvcServer(self.world, as_of, host=host, port=ports[2], faults=faults,
-                             seed=seed)
+                             seed=seed, mess=mess)
         self.systems = (self.onestop, self.eoffice, self.dvc)
 
     def start(self) -> SimulatedProvince:
@@ -61,6 +65,12 @@ class SimulatedProvince:
         """Move the one clock of all three systems."""
         for system in self.systems:
             system.set_as_of(as_of)
+
+    @property
+    def mess_manifest(self) -> list[dict[str, Any]]:
+        """Every problem injected into the three systems' current views
+        (see :mod:`govkpi.simulator.mess`)."""
+        return [entry for system in self.systems for entry in system.mess_manifest]
 
     def environment(self) -> dict[str, str]:
         """The settings an extractor needs to reach each system (see govkpi.config)."""

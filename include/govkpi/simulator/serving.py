@@ -257,6 +257,40 @@ def add_server_arguments(parser: argparse.ArgumentParser, *, port: int,
     parser.add_argument("--faults", default="",
                         help="inject faults, e.g. 5xx=0.02,429=0.01,latency=50,drop=0.005,"
                              "truncate=0.005,retry-after=1")
+    add_mess_argument(parser)
+
+
+def add_mess_argument(parser: argparse.ArgumentParser) -> None:
+    """``--mess``: realistic problems in the served records, on at a low rate by default."""
+    from govkpi.simulator.mess import DEFAULT_SPEC
+
+    parser.add_argument("--mess", default=DEFAULT_SPEC,
+                        help="shares of records served with realistic problems: repeat (served "
+                             "twice), move (changed during the crawl), missing (optional keys "
+                             "absent), malformed (bad values to quarantine); 'none' for clean "
+                             "records")
+
+
+def mess_option(parser: argparse.ArgumentParser, args):
+    """The :class:`~govkpi.simulator.mess.Mess` of ``--mess`` (None when off; exits on
+    errors)."""
+    from govkpi.simulator.mess import Mess
+
+    try:
+        mess = Mess.parse(args.mess, seed=args.seed)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return mess if mess.active else None
+
+
+def describe_mess(manifest) -> str:
+    """One line for a banner: how many problems of each kind the view holds."""
+    if not manifest:
+        return "no injected mess"
+    counts: dict[str, int] = defaultdict(int)
+    for entry in manifest:
+        counts[entry["kind"]] += 1
+    return "injected mess: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
 def world_and_faults(parser: argparse.ArgumentParser, args):
