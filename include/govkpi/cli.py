@@ -113,8 +113,14 @@ def cmd_demo(args) -> int:
     log_path = LOCAL_DIR / "demo" / "pipeline.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
-    wh = _warehouse()
-    _step(f"warehouse: {wh.origin} PostgreSQL at {wh.where}, database {wh.dbname}")
+    from govkpi.warehouse import export_environment, resolve_warehouse
+
+    # the demo owns its database: recreated each run, so a run never mixes with an older world
+    wh = resolve_warehouse(create=False).with_database(args.database)
+    wh.drop_database()
+    wh.ensure_database()
+    export_environment(wh)
+    _step(f"warehouse: {wh.origin} PostgreSQL at {wh.where}, database {wh.dbname} (recreated)")
     if not os.environ.get("GOVKPI_PII_KEY"):
         os.environ["GOVKPI_PII_KEY"] = DEMO_PII_KEY
         _step("GOVKPI_PII_KEY not set: using the demo key (set your own secret in production)")
@@ -163,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=2017, help="simulator seed (default 2017)")
     d.add_argument("--dossiers", type=int, default=10_000, help="dossiers to simulate")
     d.add_argument("--year", type=int, default=DEMO_YEAR, help="year of the KPI table")
+    d.add_argument("--database", default="govkpi_demo",
+                   help="database the demo recreates on the warehouse server (govkpi_demo)")
     d.set_defaults(func=cmd_demo)
 
     e = sub.add_parser("extract", help="pull the one-stop system into raw_onestop",
