@@ -35,7 +35,7 @@ demo: manifest ## run the whole pipeline on a simulated province and print the K
 	$(BIN)/govkpi demo
 
 lint: install ## ruff
-	$(BIN)/ruff check include dags tests
+	$(BIN)/ruff check include dags tests bench
 
 test: manifest lint ## lint, dbt parse, and every test (unit, integration, DAGs, end-to-end)
 	$(BIN)/pytest

@@ -26,7 +26,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +109,7 @@ class _State:
     tokens: dict[str, float] = field(default_factory=dict)  # token → monotonic expiry
     mess: Mess | None = None
     manifest: Manifest = field(default_factory=list)
+    views_for: Callable[[dt.datetime], dict[str, Any]] | None = None  # e.g. a disk store
 
 
 def build_views(world: OneStopWorld, as_of: dt.datetime, mess: Mess | None = None,
@@ -227,15 +228,21 @@ async def _health(request: web.Request) -> web.Response:
 def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
                client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
                token_ttl: float = 3600.0, faults: Faults | None = None,
-               mess: Mess | None = None) -> web.Application:
+               mess: Mess | None = None,
+               views_for: Callable[[dt.datetime], dict[str, Any]] | None = None
+               ) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client). ``mess`` (default:
-    none) injects realistic problems into the served records (:mod:`govkpi.simulator.mess`)."""
+    none) injects realistic problems into the served records (:mod:`govkpi.simulator.mess`).
+    ``views_for(as_of)`` replaces the in-memory views of ``world`` (a disk store serves
+    province scale this way, :mod:`govkpi.simulator.store`); it cannot be combined with mess."""
+    if views_for is not None and mess is not None and mess.active:
+        raise ValueError("mess is applied to in-memory views only; a store serves clean records")
     as_of = as_of or world.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
     manifest: Manifest = []
-    app[_STATE] = _State(client_id, client_secret, token_ttl, as_of,
-                         build_views(world, as_of, mess, manifest), mess=mess,
-                         manifest=manifest)
+    views = views_for(as_of) if views_for else build_views(world, as_of, mess, manifest)
+    app[_STATE] = _State(client_id, client_secret, token_ttl, as_of, views, mess=mess,
+                         manifest=manifest, views_for=views_for)
     app.router.add_post("/oauth/token", _token)
     for path in ENDPOINTS:
         app.router.add_get(path, _collection)
@@ -275,7 +282,8 @@ class OneStopServer(BackgroundServer):
         """Move the simulated clock: later requests see the world at ``as_of``."""
         state = self._app[_STATE]
         manifest: Manifest = []
-        views = build_views(self.world, as_of, state.mess, manifest)
+        views = (state.views_for(as_of) if state.views_for
+                 else build_views(self.world, as_of, state.mess, manifest))
         # swapped whole: requests see old or new
         state.views, state.as_of, state.manifest = views, as_of, manifest
 
