@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
 
-from govkpi.simulator.serving import add_mess_argument, parse_as_of, parse_years
+from govkpi.simulator.serving import (
+    add_mess_argument,
+    add_scale_argument,
+    parse_as_of,
+    parse_years,
+)
 
 
 def _world_args(p: argparse.ArgumentParser) -> None:
@@ -35,6 +41,7 @@ def add_parser(sub) -> None:
     s.add_argument("--faults", default="",
                    help="inject faults in every system, e.g. 5xx=0.02,429=0.01,latency=50")
     add_mess_argument(s)
+    add_scale_argument(s)
     s.set_defaults(func=cmd_serve)
 
     g = ssub.add_parser("generate-files", help="write the units' self-assessment returns "
@@ -52,6 +59,7 @@ def add_parser(sub) -> None:
     d = ssub.add_parser("describe", help="print what the simulated province holds")
     _world_args(d)
     d.add_argument("--as-of", type=parse_as_of, help="simulated 'now' (ISO 8601 with offset)")
+    add_scale_argument(d)
     d.set_defaults(func=cmd_describe)
 
 
@@ -65,10 +73,14 @@ def cmd_serve(args) -> int:
         mess = Mess.parse(args.mess, seed=args.seed)
     except ValueError as exc:
         raise SystemExit(f"govkpi simulate serve: {exc}") from None
+    if args.scale is not None and mess.active:
+        print("govkpi simulate serve: --scale serves a disk store of clean records; --mess is "
+              "not applied", file=sys.stderr)
+        mess = Mess.none(seed=args.seed)
     province = SimulatedProvince(args.seed, args.dossiers, args.years, as_of=args.as_of,
                                  faults=faults, host=args.host,
                                  ports=(args.port, args.port + 1, args.port + 2),
-                                 mess=mess if mess.active else None)
+                                 mess=mess if mess.active else None, scale=args.scale)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -96,9 +108,37 @@ def cmd_generate_files(args) -> int:
     return 0
 
 
+def _describe_store(args) -> int:
+    from govkpi.simulator import store
+
+    def progress(message: str) -> None:
+        print(f"[simstore] {message}", file=sys.stderr, flush=True)
+
+    dossiers = store.scale_dossiers(args.scale, args.years)
+    path, _ = store.get_or_build(args.seed, dossiers, args.years, progress=progress,
+                                 systems=store.SYSTEMS)
+    worlds = store.store_worlds(path)
+    manifest = worlds["manifest"]
+    as_of = args.as_of or worlds["onestop"].default_as_of
+    views = {**store.store_views(path, as_of), "/api/v2/documents": store.eoffice_view(path, as_of),
+             **store.dvc_views(path, as_of)}
+    print(f"Simulated Bình Định — seed {args.seed}, scale {args.scale:g} "
+          f"({dossiers:,} dossiers over {', '.join(map(str, args.years))}), "
+          f"as of {as_of.isoformat()}")
+    print(f"  store: {path}")
+    print(f"  {'endpoint':<20} {'records now':>12} {'ever':>12} {'versions':>12}")
+    for endpoint, view in views.items():
+        print(f"  {endpoint:<20} {len(view):>12,} {manifest['records'][endpoint]:>12,} "
+              f"{manifest['versions'][endpoint]:>12,}")
+        view.close()
+    return 0
+
+
 def cmd_describe(args) -> int:
     from govkpi.simulator.world import generate_world
 
+    if args.scale is not None:
+        return _describe_store(args)
     world = generate_world(seed=args.seed, dossiers=args.dossiers, years=args.years)
     as_of = args.as_of or world.default_as_of
     units = world.units_as_of(as_of)

@@ -40,7 +40,7 @@ import os
 import random
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -249,9 +249,10 @@ class DvcWorld:
                 f"ratings={len(self.ratings)})")
 
 
-def _candidate_pairs(world: OneStopWorld) -> set[tuple[str, str]]:
+def _candidate_pairs(world: OneStopWorld, dossiers: bool = True) -> set[tuple[str, str]]:
     """(procedure, unit) pairs that could plausibly be offered online: every pair with a
-    dossier, plus the catalogue's level × the units of that level."""
+    dossier (unless ``dossiers`` is false), plus the catalogue's level × the units of that
+    level."""
     by_level: dict[int, list[str]] = defaultdict(list)
     for u in world.units:
         if isinstance(u, Unit):
@@ -268,11 +269,24 @@ def _candidate_pairs(world: OneStopWorld) -> set[tuple[str, str]]:
             pairs.add((code, owner))
         elif level in ("huyen", "xa"):
             pairs.update((code, u) for u in by_level[3 if level == "huyen" else 4])
-    for d in world.dossiers:
-        f = _facts(d)
-        if f.procedure_code and f.unit_code:
-            pairs.add((f.procedure_code, f.unit_code))
+    if dossiers:
+        pairs.update(dossier_pairs(_facts(d) for d in world.dossiers))
     return pairs
+
+
+def dossier_pairs(facts: Iterable[_Facts]) -> set[tuple[str, str]]:
+    """The (procedure, unit) pairs of dossiers."""
+    return {(f.procedure_code, f.unit_code) for f in facts if f.procedure_code and f.unit_code}
+
+
+def first_online(facts: Iterable[_Facts]) -> dict[tuple[str, str], int]:
+    """(procedure, unit) → the receipt (ms) of its first online dossier."""
+    first: dict[tuple[str, str], int] = {}
+    for f in facts:
+        if f.online:
+            key = (f.procedure_code, f.unit_code)
+            first[key] = min(f.received, first.get(key, f.received))
+    return first
 
 
 def _maturity(world: OneStopWorld) -> dict[str, float]:
@@ -282,12 +296,18 @@ def _maturity(world: OneStopWorld) -> dict[str, float]:
 def _build_services(world: OneStopWorld, facts: list[_Facts], seed: int, span: tuple[int, int]
                     ) -> tuple[list[DvcRecord], dict[tuple[str, str], str],
                                dict[str, tuple[int, int | None]]]:
-    first_online: dict[tuple[str, str], int] = {}
-    for f in facts:
-        if f.online:
-            key = (f.procedure_code, f.unit_code)
-            first_online[key] = min(f.received, first_online.get(key, f.received))
-    others = sorted(_candidate_pairs(world) - first_online.keys(),
+    return build_services(world, first_online(facts), _candidate_pairs(world), seed, span)
+
+
+def build_services(world: OneStopWorld, first_online: Mapping[tuple[str, str], int],
+                   candidates: set[tuple[str, str]], seed: int, span: tuple[int, int]
+                   ) -> tuple[list[DvcRecord], dict[tuple[str, str], str],
+                              dict[str, tuple[int, int | None]]]:
+    """The service catalogue from what it needs of all dossiers (aggregated shard by shard
+    for a big world): the first online receipt per (procedure, unit), the candidate pairs and
+    the span of receipts; units (maturity) come from ``world``. Returns (services, ids by pair,
+    (online_from, online_to) by id)."""
+    others = sorted(candidates - first_online.keys(),
                     key=lambda pair: _rank(seed, "extra-service", "|".join(pair)))
     extras = others[:round(0.3 * len(first_online))]
     maturity = _maturity(world)
@@ -361,8 +381,20 @@ def _review_lag(rng: random.Random) -> int:
     return min(3 * _DAY, _MINUTE * (10 + int(rng.expovariate(1 / 480))))
 
 
+def _renumber(n: int, numbering: tuple[int, int]) -> int:
+    """Sequence number ``n`` of shard ``numbering[0]`` of ``numbering[1]``, interleaved so
+    that numbers stay unique across shards (the identity for one shard)."""
+    shard, shards = numbering
+    return (n - 1) * shards + shard + 1
+
+
 def _build_submissions(facts: list[_Facts], seed: int, service_ids: dict[tuple[str, str], str],
-                       lifetimes: dict[str, tuple[int, int | None]]) -> list[DvcRecord]:
+                       lifetimes: dict[str, tuple[int, int | None]], *,
+                       used: Iterable[str] | None = None, extra_tag: str = "",
+                       numbering: tuple[int, int] = (0, 1)) -> list[DvcRecord]:
+    """Submissions of ``facts``. For a shard of a bigger world: ``used`` (the services any
+    online dossier of the world uses; default: those of ``facts``), ``extra_tag`` (keeps the
+    draws of extra submissions apart between shards) and ``numbering`` (shard, shards)."""
     plans: list[tuple[int, str, dict[str, Any], list[tuple[int, dict[str, Any]]]]] = []
     online = sorted((f for f in facts if f.online), key=lambda f: f.code)
     for f in online:
@@ -389,10 +421,12 @@ def _build_submissions(facts: list[_Facts], seed: int, service_ids: dict[tuple[s
         total = round(len(online) / 0.68)
         kinds = (["draft"] * round(total * 0.25) + ["rejected"] * round(total * 0.05)
                  + ["withdrawn"] * round(total * 0.02))
-        used = {service_ids[f.procedure_code, f.unit_code] for f in online}
+        if used is None:
+            used = {service_ids[f.procedure_code, f.unit_code] for f in online}
+        used = set(used)
         never_used = sorted(sid for sid in lifetimes if sid not in used)
         for i, kind in enumerate(kinds):
-            rng = _rng(seed, "extra-submission", str(i))
+            rng = _rng(seed, "extra-submission", f"{extra_tag}{i}")
             anchor = online[rng.randrange(len(online))]  # volume follows online dossiers
             started = anchor.received + rng.randint(-30 * 24 * 60, 30 * 24 * 60) * _MINUTE
             sid = service_ids[anchor.procedure_code, anchor.unit_code]
@@ -415,7 +449,7 @@ def _build_submissions(facts: list[_Facts], seed: int, service_ids: dict[tuple[s
     plans.sort(key=lambda p: (p[0], p[1]))  # ids follow the start time, like a DB sequence
     out = []
     for n, (_, _, base, steps) in enumerate(plans, start=1):
-        sid = f"SUB-{n:08d}"
+        sid = f"SUB-{_renumber(n, numbering):08d}"
         line = _Timeline(sid, submission_id=sid, **base)
         for when, changes in steps:
             line.at(when, **changes)
@@ -433,7 +467,8 @@ def _method(rng: random.Random, at: int) -> str:
     return "vnpay" if rng.random() < 0.6 else "bank_transfer"
 
 
-def _build_payments(facts: list[_Facts], seed: int) -> list[DvcRecord]:
+def _build_payments(facts: list[_Facts], seed: int, numbering: tuple[int, int] = (0, 1)
+                    ) -> list[DvcRecord]:
     plans: list[tuple[int, str, dict[str, Any], list[tuple[int, dict[str, Any]]]]] = []
     for f in sorted((f for f in facts if f.online and f.fee > 0), key=lambda f: f.code):
         rng = _rng(seed, "payment", f.code)
@@ -463,7 +498,7 @@ def _build_payments(facts: list[_Facts], seed: int) -> list[DvcRecord]:
     plans.sort(key=lambda p: (p[0], p[1]))
     out = []
     for n, (_, _, base, steps) in enumerate(plans, start=1):
-        pid = f"PAY-{n:08d}"
+        pid = f"PAY-{_renumber(n, numbering):08d}"
         line = _Timeline(pid, payment_id=pid, **base)
         for when, changes in steps:
             line.at(when, **changes)
@@ -476,7 +511,8 @@ _LATE_SCORES = ((1, 2, 3, 4, 5), (25, 25, 25, 15, 10))
 _COMPLAINT = {1: 0.6, 2: 0.4, 3: 0.05, 4: 0.0, 5: 0.0}
 
 
-def _build_ratings(facts: list[_Facts], seed: int) -> list[DvcRecord]:
+def _build_ratings(facts: list[_Facts], seed: int, numbering: tuple[int, int] = (0, 1)
+                   ) -> list[DvcRecord]:
     plans = []
     for f in sorted((f for f in facts if f.ended is not None), key=lambda f: f.code):
         assert f.ended is not None
@@ -492,7 +528,7 @@ def _build_ratings(facts: list[_Facts], seed: int) -> list[DvcRecord]:
     plans.sort()
     out = []
     for n, (rated, code, score, complaint) in enumerate(plans, start=1):
-        rid = f"RAT-{n:08d}"
+        rid = f"RAT-{_renumber(n, numbering):08d}"
         out.append(_Timeline(rid, rating_id=rid, dossier_code=code, score=score,
                              comment_flag=complaint, rated_at=rated).at(rated).record())
     return out
@@ -595,9 +631,10 @@ class _State:
     username: str
     password: str
     as_of: dt.datetime
-    views: dict[str, _SortedRecords]
+    views: dict[str, Any]  # _SortedRecords, or a store's views with the same page()
     mess: Mess | None = None
     manifest: Manifest = field(default_factory=list)
+    views_for: Callable[[dt.datetime], dict[str, Any]] | None = None  # e.g. a disk store
 
 
 _STATE = web.AppKey("dvc_state", _State)
@@ -680,16 +717,23 @@ def _as_dvc_world(world: OneStopWorld | DvcWorld, seed: int | None) -> DvcWorld:
 def create_app(world: OneStopWorld | DvcWorld, as_of: dt.datetime | None = None, *,
                username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
                faults: Faults | None = None, seed: int | None = None,
-               mess: Mess | None = None) -> web.Application:
+               mess: Mess | None = None,
+               views_for: Callable[[dt.datetime], dict[str, Any]] | None = None
+               ) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client). A one-stop world is
     derived with :func:`build_dvc_world` (``seed`` defaults to the world's own seed).
-    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`)."""
+    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`).
+    ``views_for(as_of)`` replaces the in-memory views (a disk store serves province scale this
+    way: :func:`govkpi.simulator.store.create_dvc_store_app`); ``world`` (a DvcWorld, may be
+    empty) then only gives the default as-of. Not combined with mess."""
+    if views_for is not None and mess is not None and mess.active:
+        raise ValueError("mess is applied to in-memory views only; a store serves clean records")
     portal = _as_dvc_world(world, seed)
     as_of = as_of or portal.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
     manifest: Manifest = []
-    app[_STATE] = _State(username, password, as_of, build_views(portal, as_of, mess, manifest),
-                         mess, manifest)
+    views = views_for(as_of) if views_for else build_views(portal, as_of, mess, manifest)
+    app[_STATE] = _State(username, password, as_of, views, mess, manifest, views_for)
     for path in ENDPOINTS:
         app.router.add_get(path, _collection)
     app.router.add_get("/health", _health)
@@ -708,12 +752,14 @@ class DvcServer(BackgroundServer):
     def __init__(self, world: OneStopWorld | DvcWorld, as_of: dt.datetime | None = None,
                  username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
                  host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
-                 seed: int | None = None, mess: Mess | None = None) -> None:
+                 seed: int | None = None, mess: Mess | None = None,
+                 views_for: Callable[[dt.datetime], dict[str, Any]] | None = None) -> None:
         self.world = world
         self.dvc_world = _as_dvc_world(world, seed)
         self.username, self.password = username, password
         super().__init__(create_app(self.dvc_world, as_of, username=username,
-                                    password=password, faults=faults, mess=mess), host, port)
+                                    password=password, faults=faults, mess=mess,
+                                    views_for=views_for), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
@@ -728,7 +774,8 @@ class DvcServer(BackgroundServer):
         """Move the simulated clock: later requests see the portal at ``as_of``."""
         state = self._app[_STATE]
         manifest: Manifest = []
-        views = build_views(self.dvc_world, as_of, state.mess, manifest)
+        views = (state.views_for(as_of) if state.views_for
+                 else build_views(self.dvc_world, as_of, state.mess, manifest))
         # swapped whole: requests see old or new
         state.views, state.as_of, state.manifest = views, as_of, manifest
 

@@ -40,7 +40,7 @@ import sys
 import unicodedata
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -418,15 +418,22 @@ def _default_years(world: OneStopWorld) -> dict[int, int]:
 
 
 def build_eoffice_world(world: OneStopWorld, seed: int, documents: int | None = None,
-                        years: Iterable[int] | None = None) -> EofficeWorld:
+                        years: Iterable[int] | None = None, *,
+                        per_year: Mapping[int, int] | None = None,
+                        numbering: tuple[int, int] = (0, 1)) -> EofficeWorld:
     """The e-office documents of the units of ``world`` (levels 1–4), deterministic in
     (units, seed, documents, years).
 
     Defaults: ``documents`` = 3 per dossier of ``world``; ``years`` = the years its dossiers
     were received (volume per year follows the dossiers). A document belongs to a unit valid on
     its first day. ``default_as_of`` is 15 January 08:00 of the year after the last one.
+
+    For a shard of a bigger world (:mod:`govkpi.simulator.store`): ``per_year`` replaces the
+    dossier counts read from ``world`` (the year weights), and ``numbering=(shard, shards)``
+    interleaves the so_ky_hieu sequence numbers across shards (n → (n - 1) · shards + shard
+    + 1) so that numbers stay unique per issuer and year.
     """
-    per_year = _default_years(world)
+    per_year = dict(per_year) if per_year is not None else _default_years(world)
     if documents is None:
         if not world.dossiers:
             raise ValueError("the one-stop world has no dossiers: pass documents=N")
@@ -491,11 +498,12 @@ def build_eoffice_world(world: OneStopWorld, seed: int, documents: int | None = 
     signing_order = sorted((f for _, _, f in drafts if f["direction"] == OUTGOING),
                            key=lambda f: (f["signed_at"], f["id"]))
     sequence: dict[tuple[str, int], int] = defaultdict(int)
+    shard, shards = numbering
     for f in signing_order:
         key = (f["unit"].code, f["signed_at"].year)
         sequence[key] += 1
-        f["number"] = _document_number(rng, sequence[key], f["abbr"], _issuer(f["unit"]),
-                                       f["unit"].level)
+        f["number"] = _document_number(rng, (sequence[key] - 1) * shards + shard + 1,
+                                       f["abbr"], _issuer(f["unit"]), f["unit"].level)
     out = []
     for _, _, f in drafts:
         unit = f.pop("unit")
@@ -620,6 +628,9 @@ class _SortedDocuments:
 
     __slots__ = ("bodies", "keys", "manifest", "stamps")
 
+    # the interface the handler uses (a disk store's view has the same: see
+    # govkpi.simulator.store.EofficeStoreView)
+
     def __init__(self, world: EofficeWorld, as_of: dt.datetime,
                  mess: Mess | None = None) -> None:
         rows = world.sorted_as_of(as_of)
@@ -637,6 +648,23 @@ class _SortedDocuments:
             self.keys.append((stamp, doc_id, n))
         self.stamps = [stamp for stamp, _, _ in rows]
         self.bodies = [encode(record) for _, _, record in rows]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    def position_after(self, stamp: int, doc_id: str, occurrence: int) -> int:
+        """The first position after the cursor's key (stamp, id, occurrence)."""
+        return bisect.bisect_right(self.keys, (stamp, doc_id, occurrence))
+
+    def position_since(self, since: int) -> int:
+        """The first position with ngay_sua >= ``since``."""
+        return bisect.bisect_left(self.stamps, since)
+
+    def key_at(self, position: int) -> tuple[int, str, int]:
+        return self.keys[position]
+
+    def chunk(self, start: int, stop: int) -> list[bytes]:
+        return self.bodies[start:stop]
 
 
 class _CursorError(ValueError):
@@ -679,9 +707,10 @@ class _Cursors:
 class _State:
     api_key: str
     as_of: dt.datetime
-    view: _SortedDocuments
+    view: Any  # _SortedDocuments or a store's view with the same methods
     cursors: _Cursors
     mess: Mess | None = None
+    views_for: Callable[[dt.datetime], Any] | None = None  # e.g. a disk store
 
 
 _STATE = web.AppKey("eoffice_state", _State)
@@ -741,19 +770,20 @@ async def _documents(request: web.Request) -> web.Response:
                 raise ValueError("modified_since differs from the one this cursor was issued "
                                  "for: keep the filter while paging, or start again")
             since = cursor_since
-            start = bisect.bisect_right(view.keys, (stamp, doc_id, occurrence))
+            start = view.position_after(stamp, doc_id, occurrence)
         else:
             start = 0
         if since is not None:
-            start = max(start, bisect.bisect_left(view.stamps, since))
+            start = max(start, view.position_since(since))
     except ValueError as exc:
         return bad_request(str(exc))
-    stop = min(len(view.bodies), start + limit)
+    total = len(view)
+    stop = min(total, start + limit)
     next_cursor = b"null"
-    if stop < len(view.bodies) and stop > start:
-        stamp, doc_id, occurrence = view.keys[stop - 1]
+    if stop < total and stop > start:
+        stamp, doc_id, occurrence = view.key_at(stop - 1)
         next_cursor = b'"%s"' % state.cursors.encode(stamp, doc_id, since, occurrence).encode()
-    body = b"".join((b'{"items":[', b",".join(view.bodies[start:stop]),
+    body = b"".join((b'{"items":[', b",".join(view.chunk(start, stop)),
                      b'],"next_cursor":', next_cursor, b"}"))
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
@@ -761,7 +791,7 @@ async def _documents(request: web.Request) -> web.Response:
 async def _health(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     return json_response(200, {"status": "ok", "as_of": format_time(state.as_of),
-                       "documents": len(state.view.bodies)})
+                       "documents": len(state.view)})
 
 
 def _eoffice_world(world: OneStopWorld | EofficeWorld, seed: int | None,
@@ -775,16 +805,25 @@ def _eoffice_world(world: OneStopWorld | EofficeWorld, seed: int | None,
 def create_app(world: OneStopWorld | EofficeWorld, as_of: dt.datetime | None = None, *,
                api_key: str = DEFAULT_API_KEY, faults: Faults | None = None,
                seed: int | None = None, documents: int | None = None,
-               mess: Mess | None = None) -> web.Application:
+               mess: Mess | None = None,
+               views_for: Callable[[dt.datetime], Any] | None = None,
+               cursor_secret: bytes | None = None) -> web.Application:
     """The aiohttp application (also usable with aiohttp's test client). A one-stop world is
     turned into documents with :func:`build_eoffice_world` (``seed`` default: the world's).
-    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`)."""
+    ``mess`` (default: none) injects realistic problems (:mod:`govkpi.simulator.mess`).
+
+    ``views_for(as_of)`` replaces the in-memory view of ``world`` (a disk store serves province
+    scale this way: :func:`govkpi.simulator.store.create_eoffice_store_app`); ``world`` then
+    only gives the default as-of, and ``cursor_secret`` (default: from the world's seed and
+    document count) keeps cursors those of the in-memory server. Not combined with mess."""
+    if views_for is not None and mess is not None and mess.active:
+        raise ValueError("mess is applied to in-memory views only; a store serves clean records")
     eoffice = _eoffice_world(world, seed, documents)
     as_of = as_of or eoffice.default_as_of
     app = web.Application(middlewares=[fault_middleware(faults)] if faults else [])
-    secret = f"{eoffice.seed}|{len(eoffice.documents)}".encode()
-    app[_STATE] = _State(api_key, as_of, _SortedDocuments(eoffice, as_of, mess),
-                         _Cursors(secret), mess)
+    secret = cursor_secret or f"{eoffice.seed}|{len(eoffice.documents)}".encode()
+    view = views_for(as_of) if views_for else _SortedDocuments(eoffice, as_of, mess)
+    app[_STATE] = _State(api_key, as_of, view, _Cursors(secret), mess, views_for)
     app.router.add_get("/api/v2/documents", _documents)
     app.router.add_get("/health", _health)
     return app
@@ -802,11 +841,14 @@ class EofficeServer(BackgroundServer):
     def __init__(self, world: OneStopWorld | EofficeWorld, as_of: dt.datetime | None = None,
                  api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
                  faults: Faults | None = None, seed: int | None = None,
-                 documents: int | None = None, mess: Mess | None = None) -> None:
+                 documents: int | None = None, mess: Mess | None = None,
+                 views_for: Callable[[dt.datetime], Any] | None = None,
+                 cursor_secret: bytes | None = None) -> None:
         self.world = _eoffice_world(world, seed, documents)
         self.api_key = api_key
         super().__init__(create_app(self.world, as_of, api_key=api_key, faults=faults,
-                                    mess=mess), host, port)
+                                    mess=mess, views_for=views_for,
+                                    cursor_secret=cursor_secret), host, port)
 
     @property
     def as_of(self) -> dt.datetime:
@@ -815,12 +857,13 @@ class EofficeServer(BackgroundServer):
     @property
     def mess_manifest(self) -> Manifest:
         """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
-        return self._app[_STATE].view.manifest
+        return getattr(self._app[_STATE].view, "manifest", [])
 
     def set_as_of(self, as_of: dt.datetime) -> None:
         """Move the simulated clock: later requests see the documents at ``as_of``."""
         state = self._app[_STATE]
-        view = _SortedDocuments(self.world, as_of, state.mess)
+        view = (state.views_for(as_of) if state.views_for
+                else _SortedDocuments(self.world, as_of, state.mess))
         state.view, state.as_of = view, as_of  # swapped whole: requests see old or new
 
 
@@ -837,7 +880,7 @@ def run_forever(world: OneStopWorld | EofficeWorld | None = None, *,
     state = app[_STATE]
     serve_until_signalled(app, host, port, lambda bound: (
         f"e-office simulator listening on http://{host}:{bound} "
-        f"({len(state.view.bodies)} documents as of {format_time(state.as_of)}; "
+        f"({len(state.view)} documents as of {format_time(state.as_of)}; "
         f"send X-API-Key; {describe_mess(state.view.manifest)})"))
 
 

@@ -262,12 +262,13 @@ class OneStopServer(BackgroundServer):
     def __init__(self, world: OneStopWorld, as_of: dt.datetime | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
                  host: str = "127.0.0.1", port: int = 0, token_ttl: float = 3600.0,
-                 faults: Faults | None = None, mess: Mess | None = None) -> None:
+                 faults: Faults | None = None, mess: Mess | None = None,
+                 views_for: Callable[[dt.datetime], dict[str, Any]] | None = None) -> None:
         self.world = world
         self.client_id, self.client_secret = client_id, client_secret
         super().__init__(create_app(world, as_of, client_id=client_id,
                                     client_secret=client_secret, token_ttl=token_ttl,
-                                    faults=faults, mess=mess), host, port)
+                                    faults=faults, mess=mess, views_for=views_for), host, port)
 
     @property
     def as_of(self) -> dt.datetime:

@@ -260,6 +260,26 @@ def add_server_arguments(parser: argparse.ArgumentParser, *, port: int,
     add_mess_argument(parser)
 
 
+def parse_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale {text!r}: a number such as 1.0 or 0.2") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--scale {text!r}: must be > 0")
+    return value
+
+
+def add_scale_argument(parser: argparse.ArgumentParser) -> None:
+    """``--scale``: serve a disk store of a province-scale world instead of an in-memory one."""
+    parser.add_argument("--scale", type=parse_scale, default=None,
+                        help="SOURCES.md §5 volumes: 1.0 = 1,000,000 dossiers and 3,000,000 "
+                             "documents per year of --years (the portal derived from them); "
+                             "served from a disk store built once per (scenario, seed, scale, "
+                             "years) in .local/simstore (minutes at 1.0; progress on stderr). "
+                             "Replaces --dossiers; stores serve clean records (no --mess)")
+
+
 def add_mess_argument(parser: argparse.ArgumentParser) -> None:
     """``--mess``: realistic problems in the served records, on at a low rate by default."""
     from govkpi.simulator.mess import DEFAULT_SPEC
