@@ -55,15 +55,57 @@ class OneStopSettings:
 
     @classmethod
     def from_env(cls) -> OneStopSettings:
-        url = os.environ.get("GOVKPI_ONESTOP_URL")
-        if not url:
-            raise ConfigError(
-                "GOVKPI_ONESTOP_URL is not set: point it at the one-stop system "
-                "(e.g. http://127.0.0.1:8801 for the simulator)"
-            )
         return cls(
-            base_url=url.rstrip("/"),
+            base_url=_source_url("GOVKPI_ONESTOP_URL", "one-stop system", 8801),
             client_id=os.environ.get("GOVKPI_ONESTOP_CLIENT_ID", "govkpi"),
             client_secret=os.environ.get("GOVKPI_ONESTOP_CLIENT_SECRET", "govkpi-secret"),
             page_size=int(os.environ.get("GOVKPI_ONESTOP_PAGE_SIZE", "1000")),
         )
+
+
+@dataclass(frozen=True)
+class EofficeSettings:
+    """Where the e-office answers and its API key (SOURCES.md §2)."""
+
+    base_url: str
+    api_key: str
+    page_size: int = 1000
+    timeout_seconds: float = 30.0
+    overlap_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls) -> EofficeSettings:
+        return cls(
+            base_url=_source_url("GOVKPI_EOFFICE_URL", "e-office", 8802),
+            api_key=os.environ.get("GOVKPI_EOFFICE_API_KEY", "govkpi-eoffice-key"),
+            page_size=int(os.environ.get("GOVKPI_EOFFICE_PAGE_SIZE", "1000")),
+        )
+
+
+@dataclass(frozen=True)
+class DvcSettings:
+    """Where the online public-service portal answers and its Basic credentials (SOURCES.md §3)."""
+
+    base_url: str
+    username: str
+    password: str
+    page_size: int = 1000
+    timeout_seconds: float = 30.0
+    overlap_seconds: int = 3600
+
+    @classmethod
+    def from_env(cls) -> DvcSettings:
+        return cls(
+            base_url=_source_url("GOVKPI_DVC_URL", "online public-service portal", 8803),
+            username=os.environ.get("GOVKPI_DVC_USERNAME", "govkpi"),
+            password=os.environ.get("GOVKPI_DVC_PASSWORD", "govkpi-dvc-secret"),
+            page_size=int(os.environ.get("GOVKPI_DVC_PAGE_SIZE", "1000")),
+        )
+
+
+def _source_url(env: str, what: str, simulator_port: int) -> str:
+    url = os.environ.get(env)
+    if not url:
+        raise ConfigError(f"{env} is not set: point it at the {what} "
+                          f"(e.g. http://127.0.0.1:{simulator_port} for the simulator)")
+    return url.rstrip("/")

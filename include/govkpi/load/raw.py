@@ -4,6 +4,13 @@ One batch = one transaction: the raw rows, the quarantined records, the ``audit.
 row with its counts and the watermark move together or not at all. Counts reconcile:
 ``received = loaded + quarantined``; exact repeats of a (key, version) inside a batch (offset
 paging over moving data) are counted in ``duplicate_count`` and not loaded again.
+
+The same code loads every (system, endpoint): the :class:`~govkpi.sources.records.Endpoint`
+says what to check. A record is quarantined with a reason naming the field when it fails type
+validation (the client), the endpoint's semantic check (a negative fee, a due date before
+receipt) or a reference check (a unit, procedure or dossier code that is not among the records
+already loaded or quarantined in the referenced raw table). A reference table that is still
+empty cannot vouch for anything: its check is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from importlib import resources
 import msgspec
 
 from govkpi.privacy import PiiHasher
-from govkpi.sources.onestop import Endpoint, Record
+from govkpi.sources.records import Endpoint, Record, Reference, check
 from govkpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -89,10 +96,13 @@ async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
         batch_id = (await cur.fetchone())[0]
         await conn.commit()  # the batch row survives a failure below, marked failed
         result = BatchResult(batch_id, system, endpoint.name)
+        references = [_ReferenceCheck(ref) for ref in endpoint.references]
         try:
             async with conn.transaction():
+                for ref in references:
+                    await ref.prepare(conn, wh)
                 rejected = await _copy_records(conn, table, endpoint, pages, hasher, result,
-                                               progress)
+                                               progress, references)
                 if rejected:
                     await _quarantine(conn, system, endpoint, rejected, hasher, batch_id)
                 result.seconds = time.perf_counter() - started
@@ -121,12 +131,16 @@ async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
             )
             await conn.commit()
             raise
+        finally:
+            for ref in references:
+                await ref.close()
     log.info(result.summary())
     return result
 
 
 async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHasher,
-                        result: BatchResult, progress) -> list[Record]:
+                        result: BatchResult, progress,
+                        references: list[_ReferenceCheck]) -> list[Record]:
     from psycopg import sql
 
     seen: set[tuple[str, dt.datetime]] = set()
@@ -136,6 +150,8 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
     async with conn.cursor() as cur, cur.copy(copy_sql) as copy:
         copy.set_types(list(RAW_TYPES))
         async for page in pages:
+            for ref in references:
+                await ref.resolve(page)
             for rec in page:
                 if rec.error is None:
                     version = (rec.key, rec.updated_at)
@@ -143,6 +159,8 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                         result.duplicates += 1
                         continue
                     seen.add(version)
+                    rec.error = check(endpoint, rec) or next(
+                        (reason for ref in references if (reason := ref.reason(rec))), None)
                 result.received += 1
                 payload = rec.as_dict() if rec.error is None else None
                 if payload is None:
@@ -157,6 +175,72 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                 progress(len(page))
     result.quarantined = len(rejected)
     return rejected
+
+
+class _ReferenceCheck:
+    """Which codes of a :class:`Reference` exist: all keys read once per batch (``preload``),
+    or the codes of each page looked up on a second connection (a COPY holds the first)."""
+
+    def __init__(self, ref: Reference) -> None:
+        self.ref = ref
+        self.active = True
+        self.known: set[str] = set()
+        self.unknown: set[str] = set()
+        self._lookup = None  # the second connection, for references not preloaded
+
+    def _keys_sql(self, condition: str):
+        from psycopg import sql
+
+        return sql.SQL(
+            "select record_key from {table} where {cond} union select record_key from "
+            "audit.quarantine where source_system = %s and endpoint = %s and {cond}"
+        ).format(table=sql.Identifier(f"raw_{self.ref.system}", self.ref.endpoint),
+                 cond=sql.SQL(condition))
+
+    async def prepare(self, conn, wh: Warehouse) -> None:
+        from psycopg import sql
+
+        cur = await conn.execute(sql.SQL("select exists (select from {})").format(
+            sql.Identifier(f"raw_{self.ref.system}", self.ref.endpoint)))
+        if not (await cur.fetchone())[0]:
+            self.active = False
+            log.warning("reference check of %s skipped: %s is empty (load it first)",
+                        self.ref.field, self.ref.table)
+            return
+        if self.ref.preload:
+            cur = await conn.execute(self._keys_sql("true"), (self.ref.system, self.ref.endpoint))
+            self.known = {key for (key,) in await cur.fetchall()}
+        else:
+            self._lookup = await wh.connect_async()
+
+    async def resolve(self, page: list[Record]) -> None:
+        if not self.active or self.ref.preload:
+            return
+        codes = {getattr(r.item, self.ref.field) for r in page if r.item is not None}
+        codes -= self.known | self.unknown
+        codes.discard(None)
+        if not codes:
+            return
+        wanted = list(codes)
+        cur = await self._lookup.execute(self._keys_sql("record_key = any(%s)"),
+                                         (wanted, self.ref.system, self.ref.endpoint, wanted))
+        found = {key for (key,) in await cur.fetchall()}
+        self.known |= found
+        self.unknown |= codes - found
+
+    def reason(self, rec: Record) -> str | None:
+        if not self.active:
+            return None
+        code = getattr(rec.item, self.ref.field)
+        if code is None or code in self.known:
+            return None
+        return (f"unknown {self.ref.field}: unknown {self.ref.noun} {code!r} "
+                f"(not among the records of {self.ref.table})")
+
+    async def close(self) -> None:
+        if self._lookup is not None:
+            await self._lookup.close()
+            self._lookup = None
 
 
 async def _quarantine(conn, system: str, endpoint: Endpoint, rejected: list[Record],

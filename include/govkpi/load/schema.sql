@@ -3,6 +3,8 @@
 -- staging picks the latest version (dbt), so re-ingesting a window never duplicates downstream.
 create schema if not exists audit;
 create schema if not exists raw_onestop;
+create schema if not exists raw_eoffice;
+create schema if not exists raw_dvc;
 
 create table if not exists audit.load_batch (
     batch_id          bigint generated always as identity primary key,
@@ -34,6 +36,10 @@ create table if not exists audit.quarantine (
     payload       jsonb,
     created_at    timestamptz not null default now()
 );
+-- reference checks ask whether a code exists, loaded or quarantined (the record exists, it was
+-- only malformed)
+create index if not exists quarantine_key_idx
+    on audit.quarantine (source_system, endpoint, record_key);
 
 create table if not exists audit.watermark (
     source_system text        not null,
@@ -58,3 +64,23 @@ create table if not exists raw_onestop.hoso (like raw_onestop.donvi including al
 create index if not exists donvi_key_idx on raw_onestop.donvi (record_key, source_updated_at);
 create index if not exists thutuc_key_idx on raw_onestop.thutuc (record_key, source_updated_at);
 create index if not exists hoso_key_idx on raw_onestop.hoso (record_key, source_updated_at);
+
+-- One table per e-office and portal endpoint, the same shape.
+create table if not exists raw_eoffice.documents
+    (like raw_onestop.donvi including all excluding indexes);
+create table if not exists raw_dvc.services
+    (like raw_onestop.donvi including all excluding indexes);
+create table if not exists raw_dvc.submissions
+    (like raw_onestop.donvi including all excluding indexes);
+create table if not exists raw_dvc.payments
+    (like raw_onestop.donvi including all excluding indexes);
+create table if not exists raw_dvc.ratings
+    (like raw_onestop.donvi including all excluding indexes);
+
+create index if not exists documents_key_idx
+    on raw_eoffice.documents (record_key, source_updated_at);
+create index if not exists services_key_idx on raw_dvc.services (record_key, source_updated_at);
+create index if not exists submissions_key_idx
+    on raw_dvc.submissions (record_key, source_updated_at);
+create index if not exists payments_key_idx on raw_dvc.payments (record_key, source_updated_at);
+create index if not exists ratings_key_idx on raw_dvc.ratings (record_key, source_updated_at);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from govkpi.errors import SourceError
@@ -37,6 +38,15 @@ async def request_bytes(session, method: str, url: str, *, what: str, policy: Re
     ``on_unauthorized`` (an async callable returning fresh headers) is called once on a 401,
     e.g. to refresh an expired OAuth2 token.
     """
+    body, _ = await request(session, method, url, what=what, policy=policy, headers=headers,
+                            params=params, data=data, on_unauthorized=on_unauthorized)
+    return body
+
+
+async def request(session, method: str, url: str, *, what: str, policy: RetryPolicy,
+                  headers=None, params=None, data=None,
+                  on_unauthorized=None) -> tuple[bytes, Mapping[str, str]]:
+    """:func:`request_bytes` that also returns the answer's headers (e.g. ``Link``)."""
     import aiohttp
 
     refreshed = False
@@ -48,7 +58,7 @@ async def request_bytes(session, method: str, url: str, *, what: str, policy: Re
                                        data=data) as resp:
                 body = await resp.read()
                 if 200 <= resp.status < 300:
-                    return body
+                    return body, resp.headers
                 last_error = f"HTTP {resp.status}: {body[:200].decode('utf-8', 'replace')}"
                 if resp.status == 401 and on_unauthorized is not None and not refreshed:
                     headers = await on_unauthorized()

@@ -1,24 +1,28 @@
-"""Client for the one-stop system (SOURCES.md §1): OAuth2 client credentials, page/size paging,
-``updated_from``/``updated_to`` filter, ISO-8601 times with +07:00.
+"""Client for the one-stop system (SOURCES.md §1): OAuth2 client credentials, page/size paging
+with bounded concurrency, ``updated_from``/``updated_to`` filter, ISO-8601 times with +07:00.
 
-Records are validated one by one into typed structures (msgspec); a record that does not
-validate is returned with the reason instead of stopping the crawl.
+Records are validated one by one into typed structures (msgspec, :mod:`govkpi.sources.records`);
+a record that does not validate is returned with the reason instead of stopping the crawl.
+Dossiers also carry a semantic check (fee, due date) and references to the units and
+procedures already loaded, which the loader applies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 
 from govkpi.config import OneStopSettings
-from govkpi.errors import SourceError
-from govkpi.sources.http import RetryPolicy, request_bytes
+from govkpi.sources.client import OAuth2ClientCredentials, SourceClient
+from govkpi.sources.http import RetryPolicy
+from govkpi.sources.records import Endpoint, IsoTime, Record, Reference, validate
+
+__all__ = ["ENDPOINTS", "SYSTEM", "Dossier", "Endpoint", "OneStopClient", "Procedure", "Record",
+           "Unit", "check_dossier", "validate"]
 
 SYSTEM = "onestop"
 
@@ -27,7 +31,7 @@ class Unit(msgspec.Struct):
     MaDonVi: str
     TenDonVi: str
     CapDonVi: Literal[1, 2, 3, 4]
-    NgayCapNhat: dt.datetime
+    NgayCapNhat: IsoTime
     MaDonViCha: str | None = None
     HieuLucTu: dt.date | None = None
     HieuLucDen: dt.date | None = None
@@ -39,7 +43,7 @@ class Procedure(msgspec.Struct):
     TenTTHC: str
     ThoiHanGiaiQuyet: float
     DonViThoiHan: Literal["ngay_lam_viec", "ngay", "gio"]
-    NgayCapNhat: dt.datetime
+    NgayCapNhat: IsoTime
     LinhVuc: str | None = None
     CapThucHien: Any = None
     CoPhiLePhi: bool | None = None
@@ -52,12 +56,23 @@ class Dossier(msgspec.Struct):
     MaTTHC: str
     MaDonVi: str
     KenhThucHien: Literal[1, 2, 3]
-    NgayTiepNhan: dt.datetime
+    NgayTiepNhan: IsoTime
     TrangThaiHoSo: Literal[1, 2, 3, 4, 5, 6, 7, 8]
-    NgayCapNhat: dt.datetime
-    NgayHenTra: dt.datetime | None = None
-    NgayKetThucXuLy: dt.datetime | None = None
-    NgayTraKetQua: dt.datetime | None = None
+    NgayCapNhat: IsoTime
+    NgayHenTra: IsoTime | None = None
+    NgayKetThucXuLy: IsoTime | None = None
+    NgayTraKetQua: IsoTime | None = None
+    PhiLePhi: float | None = None
+
+
+def check_dossier(d: Dossier) -> str | None:
+    """Rules a well-typed dossier can still break (SOURCES.md §1)."""
+    if d.PhiLePhi is not None and d.PhiLePhi < 0:
+        return f"negative PhiLePhi: {d.PhiLePhi:.0f} VND"
+    if d.NgayHenTra is not None and d.NgayHenTra < d.NgayTiepNhan:
+        return (f"NgayHenTra before NgayTiepNhan: due {d.NgayHenTra.isoformat()} < received "
+                f"{d.NgayTiepNhan.isoformat()}")
+    return None
 
 
 class _Page(msgspec.Struct):
@@ -67,127 +82,40 @@ class _Page(msgspec.Struct):
     data: list[msgspec.Raw]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One collection of a source system and what the pipeline must know about its records."""
-
-    name: str  # also the raw table name
-    path: str
-    struct: type[msgspec.Struct]
-    key_field: str
-    updated_field: str
-    pii_fields: tuple[str, ...] = ()
-
-
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
     for e in (
         Endpoint("donvi", "/api/v1/donvi", Unit, "MaDonVi", "NgayCapNhat"),
         Endpoint("thutuc", "/api/v1/thutuc", Procedure, "MaTTHC", "NgayCapNhat"),
         Endpoint("hoso", "/api/v1/hoso", Dossier, "MaHoSo", "NgayCapNhat",
-                 pii_fields=("ChuHoSo", "SoGiayTo", "SoDienThoai", "DiaChi")),
+                 pii_fields=("ChuHoSo", "SoGiayTo", "SoDienThoai", "DiaChi"),
+                 check=check_dossier,
+                 references=(Reference("MaDonVi", SYSTEM, "donvi", "unit code"),
+                             Reference("MaTTHC", SYSTEM, "thutuc", "procedure code"))),
     )
 }
 
 
-@dataclass
-class Record:
-    """A record as received: its key and version when it validated, else the reason it did not."""
-
-    raw: bytes
-    key: str | None
-    updated_at: dt.datetime | None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any] | None:
-        try:
-            value = msgspec.json.decode(self.raw)
-        except msgspec.DecodeError:
-            return None
-        return value if isinstance(value, dict) else None
-
-
-def validate(endpoint: Endpoint, raw: bytes) -> Record:
-    try:
-        item = msgspec.json.decode(raw, type=endpoint.struct)
-    except msgspec.ValidationError as exc:
-        key = None
-        loose = Record(raw, None, None).as_dict()
-        if loose is not None and isinstance(loose.get(endpoint.key_field), str):
-            key = loose[endpoint.key_field]
-        return Record(raw, key, None, error=f"invalid {endpoint.name} record: {exc}")
-    except msgspec.DecodeError as exc:
-        return Record(raw, None, None, error=f"malformed JSON in {endpoint.name} record: {exc}")
-    updated = getattr(item, endpoint.updated_field)
-    if updated.tzinfo is None:
-        return Record(raw, getattr(item, endpoint.key_field), None,
-                      error=f"{endpoint.updated_field} has no UTC offset (expected +07:00)")
-    return Record(raw, getattr(item, endpoint.key_field), updated)
-
-
-class OneStopClient:
+class OneStopClient(SourceClient):
     """Async client; use as ``async with OneStopClient(settings) as client``."""
+
+    system = SYSTEM
+    label = "one-stop"
 
     def __init__(self, settings: OneStopSettings, *, concurrency: int = 4,
                  retry: RetryPolicy | None = None) -> None:
+        super().__init__(
+            settings.base_url,
+            OAuth2ClientCredentials(f"{settings.base_url}/oauth/token", settings.client_id,
+                                    settings.client_secret),
+            timeout_seconds=settings.timeout_seconds, concurrency=concurrency, retry=retry)
         self.settings = settings
-        self.concurrency = concurrency
-        self.retry = retry or RetryPolicy()
-        self._session = None
-        self._token: str | None = None
-        self._token_expires = 0.0
-
-    async def __aenter__(self) -> OneStopClient:
-        import aiohttp
-
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
-            connector=aiohttp.TCPConnector(limit=self.concurrency),
-        )
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def _fetch_token(self) -> dict[str, str]:
-        body = await request_bytes(
-            self._session, "POST", f"{self.settings.base_url}/oauth/token",
-            what="one-stop token", policy=self.retry,
-            data={"grant_type": "client_credentials", "client_id": self.settings.client_id,
-                  "client_secret": self.settings.client_secret},
-        )
-        try:
-            answer = msgspec.json.decode(body)
-            self._token = answer["access_token"]
-            # refresh a minute early so a long crawl never sends an expired token
-            self._token_expires = time.monotonic() + float(answer.get("expires_in", 3600)) - 60
-        except (msgspec.DecodeError, KeyError, TypeError) as exc:
-            raise SourceError(f"one-stop token: unexpected answer ({body[:200]!r})") from exc
-        return self._auth_headers()
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
-
-    async def _headers(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token_expires:
-            return await self._fetch_token()
-        return self._auth_headers()
 
     async def _page(self, endpoint: Endpoint, page: int, params: dict[str, str]) -> _Page:
-        body = await request_bytes(
-            self._session, "GET", self.settings.base_url + endpoint.path,
-            what=f"one-stop {endpoint.name} page {page}", policy=self.retry,
-            headers=await self._headers(),
-            params={**params, "page": str(page), "size": str(self.settings.page_size)},
-            on_unauthorized=self._fetch_token,
-        )
-        try:
-            return msgspec.json.decode(body, type=_Page)
-        except msgspec.MsgspecError as exc:
-            raise SourceError(
-                f"one-stop {endpoint.name} page {page}: not a page envelope ({exc})"
-            ) from exc
+        what = f"one-stop {endpoint.name} page {page}"
+        body, _ = await self.get(endpoint.path, what=what, params={
+            **params, "page": str(page), "size": str(self.settings.page_size)})
+        return self.decode_envelope(body, _Page, what)
 
     async def pages(self, endpoint: Endpoint, updated_from: dt.datetime | None = None,
                     updated_to: dt.datetime | None = None) -> AsyncIterator[list[Record]]:
@@ -198,7 +126,7 @@ class OneStopClient:
         if updated_to is not None:
             params["updated_to"] = updated_to.isoformat()
         first = await self._page(endpoint, 1, params)
-        yield [validate(endpoint, bytes(r)) for r in first.data]
+        yield self.records(endpoint, first.data)
         last_page = max(1, -(-first.total // self.settings.page_size))
         window: list[asyncio.Task[_Page]] = []
         next_page = 2
@@ -208,7 +136,7 @@ class OneStopClient:
                     window.append(asyncio.create_task(self._page(endpoint, next_page, params)))
                     next_page += 1
                 page = await window.pop(0)
-                yield [validate(endpoint, bytes(r)) for r in page.data]
+                yield self.records(endpoint, page.data)
         finally:
             for task in window:
                 task.cancel()
