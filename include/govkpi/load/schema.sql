@@ -84,3 +84,55 @@ create index if not exists submissions_key_idx
     on raw_dvc.submissions (record_key, source_updated_at);
 create index if not exists payments_key_idx on raw_dvc.payments (record_key, source_updated_at);
 create index if not exists ratings_key_idx on raw_dvc.ratings (record_key, source_updated_at);
+
+-- Self-assessment returns (SOURCES.md §4), loaded by govkpi/load/assessments.py.
+create schema if not exists raw_files;
+-- one row per good item row of a return, the same shape as every raw table:
+-- record_key "<year>/<unit>/<item>", source_updated_at = when this file content was first seen,
+-- payload {ma_don_vi, nam, ma_tieu_chi, gia_tri (typed), minh_chung, file, sheet, row,
+-- file_sha256}
+create table if not exists raw_files.assessment_returns
+    (like raw_onestop.donvi including all excluding indexes);
+create index if not exists assessment_returns_key_idx
+    on raw_files.assessment_returns (record_key, source_updated_at);
+-- who submitted what: one row per file read (its content hash makes re-loads skip it) and one
+-- 'not_submitted' row per expected unit and year with no file; append-only, like raw tables
+create table if not exists raw_files.assessment_files (
+    file_id          bigint generated always as identity primary key,
+    batch_id         bigint      not null references audit.load_batch (batch_id),
+    path             text,          -- relative to the drop folder: "<year>/<unit code>.xlsx"
+    unit_code        text,
+    year             integer,
+    format           text,
+    sha256           text,
+    bytes            bigint,
+    file_modified_at timestamptz,
+    first_seen_at    timestamptz not null,
+    status           text        not null
+        check (status in ('loaded', 'loaded_with_errors', 'rejected', 'not_submitted')),
+    rows_received    integer     not null default 0,
+    rows_loaded      integer     not null default 0,
+    problems         integer     not null default 0,
+    reason           text,          -- why a rejected file was rejected
+    loaded_at        timestamptz not null default now()
+);
+create index if not exists assessment_files_sha_idx on raw_files.assessment_files (path, sha256);
+create index if not exists assessment_files_unit_idx
+    on raw_files.assessment_files (year, unit_code, file_id);
+-- the current state per (year, unit): its latest file, or not_submitted. A unit is assessed
+-- for a year when its status is loaded or loaded_with_errors (a missing item is then scored as
+-- unanswered); not_submitted and rejected mean not assessed. Created once (not "or replace":
+-- loaders run this file concurrently); to change it, drop it in the same change.
+do $$
+begin
+    if to_regclass('raw_files.assessment_file_status') is null then
+        create view raw_files.assessment_file_status as
+        select distinct on (year, unit_code)
+               year, unit_code, status, path, sha256, rows_loaded, problems, reason,
+               first_seen_at, batch_id
+        from raw_files.assessment_files
+        where unit_code is not null and year is not null
+        order by year, unit_code, (status <> 'not_submitted') desc, file_id desc;
+    end if;
+end
+$$;
