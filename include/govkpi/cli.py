@@ -1,4 +1,4 @@
-"""``govkpi`` command line: demo, extract, gate, kpis, warehouse.
+"""``govkpi`` command line: demo, extract, load-returns, gate, kpis, warehouse, simulate.
 
 Errors the operator can act on are printed as one line (``error: ...``) with exit code 2.
 """
@@ -10,12 +10,15 @@ import contextlib
 import logging
 import os
 import sys
+import textwrap
 import time
 
 from govkpi.errors import GovkpiError
 
 DEMO_PII_KEY = "govkpi-demo-key-not-for-production-0000000000"
 DEMO_YEAR = 2017
+RETURN_YEARS = (2016, 2017)  # self-assessment returns the demo drops
+DEMO_MESS_RATE = 0.02  # bad values per row / file problems per file in the demo returns
 
 
 def _step(msg: str) -> None:
@@ -70,21 +73,68 @@ def cmd_warehouse(args) -> int:
     return 0
 
 
+def _endpoints_by_system(system_choice: str, endpoints: list[str] | None) -> dict[str, list]:
+    """(system → endpoints to pull), in load order; ``endpoints`` validated against the choice."""
+    from govkpi.sources.systems import SYSTEMS
+
+    systems = list(SYSTEMS) if system_choice == "all" else [system_choice]
+    known = {e: s for s in systems for e in SYSTEMS[s].endpoints}
+    unknown = [e for e in endpoints or () if e not in known]
+    if unknown:
+        raise ValueError(f"unknown endpoint(s) {', '.join(unknown)} for --system "
+                         f"{system_choice}: choose from {', '.join(known)}")
+    return {s: [e for e in SYSTEMS[s].endpoints if not endpoints or e in endpoints]
+            for s in systems if not endpoints or any(known[e] == s for e in endpoints)}
+
+
 def cmd_extract(args) -> int:
-    import datetime as dt
+    from govkpi.extract import extract
+    from govkpi.pipeline import parse_window_bound
 
-    from govkpi.config import OneStopSettings
-    from govkpi.extract import extract_onestop
-
+    try:
+        plan = _endpoints_by_system(args.system, args.endpoint)
+        window_from = parse_window_bound(args.window_from, "--from")
+        window_to = parse_window_bound(args.window_to, "--to")
+        if args.mode == "backfill" and window_from is None:
+            raise ValueError("--mode backfill needs --from (and usually --to)")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     wh = _warehouse()
-    results = extract_onestop(
-        wh, OneStopSettings.from_env(), args.endpoint or ("donvi", "thutuc", "hoso"),
-        mode=args.mode,
-        window_from=dt.datetime.fromisoformat(args.window_from) if args.window_from else None,
-        window_to=dt.datetime.fromisoformat(args.window_to) if args.window_to else None,
-        show_progress=not args.quiet)
-    for r in results:
-        print(r.summary())
+    for system, endpoints in plan.items():
+        for endpoint in endpoints:  # one batch each: its progress bar, then its summary line
+            (result,) = extract(system, wh, None, [endpoint], mode=args.mode,
+                                window_from=window_from, window_to=window_to,
+                                show_progress=not args.quiet)
+            print(result.summary(), flush=True)
+    return 0
+
+
+def cmd_load_returns(args) -> int:
+    from pathlib import Path
+
+    from govkpi.config import drop_dir
+
+    try:
+        from govkpi.load.assessments import load_returns
+    except ModuleNotFoundError as exc:
+        if exc.name != "govkpi.load.assessments":
+            raise
+        print("error: the spreadsheet loader (govkpi.load.assessments) is not part of this "
+              "checkout yet", file=sys.stderr)
+        return 2
+    drop = Path(args.drop) if args.drop else drop_dir()
+    if not drop.is_dir():
+        print(f"error: drop folder {drop} does not exist: pass --drop DIR (returns are "
+              "expected as DIR/<year>/<unit code>.xlsx or .csv)", file=sys.stderr)
+        return 2
+    wh = _warehouse()
+    result = load_returns(wh, drop, years=args.year)
+    print(result.summary(), flush=True)
+    for problem in result.problems[:args.show]:
+        print(f"  {problem.reason}")
+    if len(result.problems) > args.show:
+        print(f"  … {len(result.problems) - args.show} more in audit.quarantine")
     return 0
 
 
@@ -105,12 +155,22 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def _assessments_loader_present() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("govkpi.load.assessments") is not None
+
+
 def cmd_demo(args) -> int:
-    """Simulated one-stop system → warehouse → dbt KPIs → GX gate, all through Airflow."""
+    """Simulated province (three systems + spreadsheets) → warehouse → dbt KPIs → GX gate,
+    all through Airflow."""
+    import shutil
+
     from govkpi.config import LOCAL_DIR
 
     started = time.perf_counter()
     log_path = LOCAL_DIR / "demo" / "pipeline.log"
+    drop = LOCAL_DIR / "demo" / "drop"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
     from govkpi.warehouse import export_environment, resolve_warehouse
@@ -137,9 +197,31 @@ def cmd_demo(args) -> int:
               f"public-service portal at {province.dvc.url}")
         from govkpi.airflow_env import run_dag
 
-        _step("Airflow: ingest_onestop (extract → hash personal data → COPY → audit)")
+        for dag_id, what in (
+                ("ingest_onestop", "one-stop units, procedures, dossiers"),
+                ("ingest_eoffice", "e-office documents"),
+                ("ingest_dvc", "portal services, submissions, payments, ratings — after the "
+                               "one-stop: payments reference its dossiers")):
+            _step(f"Airflow: {dag_id} ({what})")
+            with _output_to(log_path):
+                run_dag(dag_id)
+        world = province.world
+    if _assessments_loader_present():
+        from govkpi.simulator.assessments import generate_returns
+
+        shutil.rmtree(drop, ignore_errors=True)
+        for year in RETURN_YEARS:
+            generate_returns(world, year, drop, args.seed, mess_rate=DEMO_MESS_RATE)
+        files = sorted(p for p in drop.rglob("*") if p.is_file())
+        _step(f"self-assessment returns {', '.join(map(str, RETURN_YEARS))}: {len(files)} "
+              f"spreadsheets in {drop} (on purpose: a few bad values, one unreadable file a year)")
+        _step("Airflow: ingest_assessments (read → check against the item list → COPY → audit)")
+        os.environ["GOVKPI_DROP_DIR"] = str(drop)
         with _output_to(log_path):
-            run_dag("ingest_onestop")
+            run_dag("ingest_assessments", conf={"drop_dir": str(drop)})
+    else:
+        _step("self-assessment returns: skipped (govkpi.load.assessments is not in this "
+              "checkout yet)")
     from govkpi.report import load_summary
 
     print(load_summary(wh))
@@ -165,7 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="run the whole pipeline on a simulated province")
+    d = sub.add_parser(
+        "demo", help="run the whole pipeline on a simulated province",
+        description="Simulate the province's three systems and its self-assessment returns, "
+                    "ingest them through Airflow (ingest_onestop, ingest_eoffice, ingest_dvc, "
+                    "ingest_assessments), build the KPIs (kpi_refresh: dbt + GX gate) and print "
+                    "the load batches and the KPI table. Recreates the database it uses.")
     d.add_argument("--seed", type=int, default=2017, help="simulator seed (default 2017)")
     d.add_argument("--dossiers", type=int, default=10_000, help="dossiers to simulate")
     d.add_argument("--year", type=int, default=DEMO_YEAR, help="year of the KPI table")
@@ -173,15 +260,53 @@ def build_parser() -> argparse.ArgumentParser:
                    help="database the demo recreates on the warehouse server (govkpi_demo)")
     d.set_defaults(func=cmd_demo)
 
-    e = sub.add_parser("extract", help="pull the one-stop system into raw_onestop",
-                       description="Needs GOVKPI_ONESTOP_URL and GOVKPI_PII_KEY.")
-    e.add_argument("--endpoint", action="append", choices=["donvi", "thutuc", "hoso"],
-                   help="endpoint to pull (repeatable; default all)")
-    e.add_argument("--mode", choices=["incremental", "backfill", "full"], default="incremental")
-    e.add_argument("--from", dest="window_from", help="window start, ISO-8601 (+07:00)")
-    e.add_argument("--to", dest="window_to", help="window end, ISO-8601 (+07:00)")
+    from govkpi.extract import MODES
+    from govkpi.sources.systems import SYSTEMS
+
+    listing = "; ".join(f"{name}: {', '.join(s.endpoints)}" for name, s in SYSTEMS.items())
+    e = sub.add_parser(
+        "extract", help="pull source systems into raw_onestop / raw_eoffice / raw_dvc",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(
+            "Extract changed records from the source systems, hash personal data and load "
+            "them into raw_<system>.<endpoint>, one audited batch per endpoint, systems in "
+            "load order (one-stop first: the others reference it). A progress bar per "
+            "endpoint, then a summary line per batch.", 79) + "\n\n" + textwrap.fill(
+            f"Endpoints — {listing}.", 79),
+        epilog="Needs GOVKPI_PII_KEY and, per system, GOVKPI_ONESTOP_URL (+ _CLIENT_ID,\n"
+               "_CLIENT_SECRET), GOVKPI_EOFFICE_URL (+ _API_KEY), GOVKPI_DVC_URL (+ _USERNAME,\n"
+               "_PASSWORD).\n\nExamples:\n"
+               "  govkpi extract                                  # everything, incremental\n"
+               "  govkpi extract --system dvc --endpoint payments\n"
+               "  govkpi extract --system onestop --mode backfill --from 2017-01-01 "
+               "--to 2017-04-01")
+    e.add_argument("--system", choices=[*SYSTEMS, "all"], default="all",
+                   help="source system (default all, in load order)")
+    e.add_argument("--endpoint", action="append", metavar="NAME",
+                   help="endpoint of the chosen system (repeatable; default all of them)")
+    e.add_argument("--mode", choices=MODES, default="incremental",
+                   help="incremental: since the watermark minus an overlap (default); "
+                        "backfill: the --from/--to window; full: everything")
+    e.add_argument("--from", dest="window_from", metavar="TIME",
+                   help="window start, ISO-8601 (no offset = +07:00)")
+    e.add_argument("--to", dest="window_to", metavar="TIME",
+                   help="window end (exclusive), ISO-8601 (no offset = +07:00)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_extract)
+
+    r = sub.add_parser(
+        "load-returns", help="load self-assessment spreadsheets into raw_files",
+        description="Read the units' self-assessment returns (XLSX/CSV) from DIR/<year>/, check "
+                    "them against the methodology's item list and load the good rows into "
+                    "raw_files; bad rows and unreadable files are quarantined with file, row, "
+                    "column and reason. Needs GOVKPI_PII_KEY.")
+    r.add_argument("--drop", metavar="DIR", default=None,
+                   help="drop folder (default GOVKPI_DROP_DIR, else .local/drop)")
+    r.add_argument("--year", type=int, action="append", metavar="Y",
+                   help="only DIR/<Y>/ (repeatable; default every year folder)")
+    r.add_argument("--show", type=int, default=10, metavar="N",
+                   help="print the first N quarantine reasons (default 10)")
+    r.set_defaults(func=cmd_load_returns)
 
     g = sub.add_parser("gate", help="run a quality-gate checkpoint; exit 1 when it blocks")
     g.add_argument("checkpoint", nargs="?", default="marts_gate")

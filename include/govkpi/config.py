@@ -23,6 +23,12 @@ PII_KEY_ENV = "GOVKPI_PII_KEY"
 AIRFLOW_WAREHOUSE_CONN_ID = "govkpi_warehouse"
 DEFAULT_DATABASE = "govkpi"
 MIN_PII_KEY_LENGTH = 32
+DROP_DIR_ENV = "GOVKPI_DROP_DIR"
+
+
+def drop_dir() -> Path:
+    """The folder where units' self-assessment returns arrive (``<drop>/<year>/<unit>.xlsx``)."""
+    return Path(os.environ.get(DROP_DIR_ENV) or LOCAL_DIR / "drop")
 
 
 def pii_key() -> bytes:

@@ -43,18 +43,35 @@ def kpi_table(wh: Warehouse, year: int) -> str:
     return "\n".join(out)
 
 
-def load_summary(wh: Warehouse) -> str:
+def load_summary(wh: Warehouse, limit: int | None = None) -> str:
+    """Every load batch (or the last ``limit``), oldest first: the counts that must reconcile."""
     with wh.connect() as conn:
         rows = conn.execute(
             """
             select source_system || '.' || endpoint, batch_id, status, received_count,
                    loaded_count, quarantined_count, duplicate_count, seconds
-            from audit.load_batch order by batch_id desc limit 3
+            from audit.load_batch order by batch_id desc limit %s
+            """,
+            (limit,),
+        ).fetchall()
+        reasons = conn.execute(
+            """
+            select source_system || '.' || endpoint, split_part(reason, ':', 1), count(*)
+            from audit.quarantine group by 1, 2 order by 1, 3 desc, 2
             """
         ).fetchall()
-    lines = ["Lô nạp dữ liệu (load batches): received = loaded + quarantined"]
+    width = max([len("nguồn.bảng (table)"), *(len(r[0]) for r in rows)])
+    lines = ["Lô nạp dữ liệu (load batches): nhận = đã nạp + cách ly "
+             "(received = loaded + quarantined)",
+             f"  {'nguồn.bảng (table)':<{width}} {'lô':>5} {'trạng thái':<10} {'nhận':>8} "
+             f"{'đã nạp':>8} {'cách ly':>8} {'trùng lặp':>9} {'giây':>6}",
+             f"  {'':<{width}} {'batch':>5} {'status':<10} {'received':>8} {'loaded':>8} "
+             f"{'quarant.':>8} {'duplicate':>9} {'s':>6}"]
     for name, batch, status, rec, loaded, quar, dup, secs in reversed(rows):
-        lines.append(f"  {name:<16} batch {batch:<4} {status:<9} received {rec:>7}  "
-                     f"loaded {loaded:>7}  quarantined {quar:>4}  duplicates {dup:>4}  "
-                     f"{secs or 0:.1f}s")
+        lines.append(f"  {name:<{width}} {batch:>5} {status:<10} {rec:>8} {loaded:>8} "
+                     f"{quar:>8} {dup:>9} {float(secs or 0):>6.1f}")
+    if reasons:
+        lines.append("Cách ly theo lý do (quarantined, by reason)")
+        for name, kind, n in reasons:
+            lines.append(f"  {name:<{width}} {n:>6}  {kind}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from govkpi import config
 
 DAG_FILES = sorted(p.name for p in config.DAGS_DIR.glob("*.py"))
 PARSE_BUDGET_SECONDS = 2.0
+INGEST_DAGS = {"ingest_onestop": "onestop", "ingest_eoffice": "eoffice", "ingest_dvc": "dvc"}
+EXPECTED_DAGS = {*INGEST_DAGS, "ingest_assessments", "kpi_refresh"}
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +25,13 @@ def dagbag():
 
 
 def test_dag_files_exist():
-    assert {"ingest_onestop.py", "kpi_refresh.py"} <= set(DAG_FILES)
+    # one file per DAG, named after it: run_dag() and dag.test() load dags/<dag_id>.py
+    assert {f"{d}.py" for d in EXPECTED_DAGS} <= set(DAG_FILES)
 
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"ingest_onestop", "kpi_refresh"} <= set(dagbag.dag_ids)
+    assert set(dagbag.dag_ids) >= EXPECTED_DAGS
 
 
 def test_each_file_parses_within_budget(dagbag):
@@ -59,17 +63,93 @@ def test_kpi_refresh_renders_dbt_models_then_the_gate(dagbag):
     assert any("fct_dossier_resolution_unit_year" in t for t in upstream)
 
 
-def test_ingest_emits_one_asset_per_raw_table(dagbag):
-    dag = dagbag.dags["ingest_onestop"]
-    outlets = {o.uri for t in dag.tasks for o in t.outlets}
-    assert outlets == {f"govkpi://warehouse/raw_onestop/{t}" for t in ("donvi", "thutuc", "hoso")}
+@pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))
+def test_ingest_has_one_task_per_endpoint_in_load_order(dagbag, dag_id):
+    from govkpi.sources.systems import SYSTEMS
+
+    dag = dagbag.dags[dag_id]
+    endpoints = list(SYSTEMS[INGEST_DAGS[dag_id]].endpoints)  # the one place for load order
+    task_ids = [f"extract_load_{e}" for e in endpoints]
+    assert sorted(dag.task_ids) == sorted(task_ids)
+    for before, after in itertools.pairwise(task_ids):
+        assert dag.get_task(after).upstream_task_ids == {before}, (before, after)
+
+
+@pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))
+def test_ingest_emits_one_asset_per_raw_table(dagbag, dag_id):
+    from govkpi.sources.systems import SYSTEMS
+
+    system = INGEST_DAGS[dag_id]
+    dag = dagbag.dags[dag_id]
+    for endpoint in SYSTEMS[system].endpoints:
+        task = dag.get_task(f"extract_load_{endpoint}")
+        assert [o.uri for o in task.outlets] == [
+            f"govkpi://warehouse/raw_{system}/{endpoint}"]
+
+
+@pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))
+def test_ingest_takes_backfill_params(dagbag, dag_id):
+    params = dagbag.dags[dag_id].params
+    assert dict(params) == {"mode": "incremental", "window_from": None, "window_to": None}
+    assert params.get_param("mode").schema["enum"] == ["incremental", "backfill", "full"]
+
+
+def _daily_local_minute(dag) -> int:
+    timetable = dag.timetable
+    assert str(timetable.timezone) == "Asia/Ho_Chi_Minh", dag.dag_id
+    minute, hour, *rest = timetable.expression.split()
+    assert rest == ["*", "*", "*"], f"{dag.dag_id}: not daily ({timetable.expression})"
+    return int(hour) * 60 + int(minute)
+
+
+def test_ingests_run_daily_in_vietnam_and_after_the_one_stop(dagbag):
+    """The portal's payments and the e-office documents reference one-stop dossiers and units:
+    the loader quarantines references it has not seen, so one-stop must land first."""
+    at = {d: _daily_local_minute(dagbag.dags[d]) for d in (*INGEST_DAGS, "ingest_assessments")}
+    assert at["ingest_onestop"] < at["ingest_eoffice"] < at["ingest_dvc"]
+    assert at["ingest_dvc"] - at["ingest_onestop"] >= 30
+
+
+def test_assessments_check_the_drop_folder_then_load(dagbag):
+    dag = dagbag.dags["ingest_assessments"]
+    assert dict(dag.params) == {"year": None, "drop_dir": None}
+    load = dag.get_task("load_assessment_returns")
+    assert [o.uri for o in load.outlets] == ["govkpi://warehouse/raw_files/assessment_returns"]
+    assert load.upstream_task_ids == {"returns_in_drop_folder"}
+    assert dag.get_task("returns_in_drop_folder").outlets == []
+
+
+def test_kpi_refresh_runs_on_the_raw_dossiers(dagbag):
+    dag = dagbag.dags["kpi_refresh"]
+    assert {a.uri for a in dag.timetable.asset_condition.objects} == {
+        "govkpi://warehouse/raw_onestop/hoso"}
+
+
+def test_the_drop_folder_check(tmp_path, monkeypatch):
+    from govkpi.pipeline import drop_folder, waiting_returns
+
+    monkeypatch.setenv("GOVKPI_DROP_DIR", str(tmp_path))
+    assert drop_folder({}) == tmp_path
+    assert drop_folder({"drop_dir": "/elsewhere"}).as_posix() == "/elsewhere"
+    assert waiting_returns({}) == []
+    (tmp_path / "2017").mkdir()
+    (tmp_path / "2017" / "notes.txt").write_text("not a return")
+    (tmp_path / "2017" / "30001.XLSX").write_bytes(b"")
+    (tmp_path / "2017" / "~$30001.xlsx").write_bytes(b"")  # Excel's lock file
+    (tmp_path / "2016").mkdir()
+    (tmp_path / "2016" / "30001.csv").write_text("")
+    assert [p.rsplit("/", 2)[-2:] for p in waiting_returns({})] == [
+        ["2016", "30001.csv"], ["2017", "30001.XLSX"]]
+    assert len(waiting_returns({"year": 2017})) == 1
+    assert waiting_returns({"year": 2015}) == []
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES)
 def test_no_database_or_network_at_import(dag_file, tmp_path):
     """Importing a DAG file with an unreachable warehouse and no sources must still work."""
     env = {**os.environ, "GOVKPI_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/none",
-           "GOVKPI_ONESTOP_URL": "http://127.0.0.1:1"}
+           "GOVKPI_ONESTOP_URL": "http://127.0.0.1:1", "GOVKPI_EOFFICE_URL": "http://127.0.0.1:1",
+           "GOVKPI_DVC_URL": "http://127.0.0.1:1", "GOVKPI_DROP_DIR": str(tmp_path / "none")}
     code = ("import runpy, sys; sys.modules.pop('govkpi.warehouse', None);"
             f"runpy.run_path({str(config.DAGS_DIR / dag_file)!r});"
             "assert 'psycopg' not in sys.modules, 'psycopg imported at parse time'")

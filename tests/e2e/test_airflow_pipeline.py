@@ -1,5 +1,7 @@
-"""End to end through Airflow: dag.test() of ingest_onestop and kpi_refresh on a simulated
-province, then the GX gate on the mart it built — passing, warning, and blocking."""
+"""End to end through Airflow: dag.test() of the four ingest DAGs (the three systems of a
+simulated province and its self-assessment spreadsheets) and kpi_refresh, the audit counts
+reconciled with what the simulator serves, then the GX gate on the mart it built — passing,
+warning, and blocking."""
 
 from __future__ import annotations
 
@@ -7,38 +9,90 @@ import os
 
 import pytest
 
-from govkpi.simulator import OneStopServer, generate_world
+from govkpi.simulator import SimulatedProvince, generate_world
+from govkpi.simulator.assessments import generate_returns
 from tests.helpers import query
+from tests.integration._ingest import ENDPOINTS, checksum, latest_loaded, served
 
 pytestmark = pytest.mark.slow
 DOSSIERS = 1500
+SEED = 5
+RETURNS_YEAR = 2017
 
 
 @pytest.fixture(scope="module")
-def pipeline(fresh_warehouse_module, airflow_db):
+def pipeline(fresh_warehouse_module, airflow_db, tmp_path_factory):
     from govkpi.airflow_env import run_dag
 
     wh = fresh_warehouse_module
-    world = generate_world(seed=5, dossiers=DOSSIERS)
-    with OneStopServer(world) as srv:
-        os.environ.update({"GOVKPI_ONESTOP_URL": srv.url,
-                           "GOVKPI_ONESTOP_CLIENT_ID": srv.client_id,
-                           "GOVKPI_ONESTOP_CLIENT_SECRET": srv.client_secret})
-        ingest = run_dag("ingest_onestop")
+    world = generate_world(seed=SEED, dossiers=DOSSIERS)
+    drop = tmp_path_factory.mktemp("drop")
+    with SimulatedProvince(seed=SEED, world=world) as province:
+        os.environ.update(province.environment())
+        ingest = {d: run_dag(d) for d in ("ingest_onestop", "ingest_eoffice", "ingest_dvc")}
+        expected = {ep: served(province, *ep) for ep in ENDPOINTS}
+    returns = generate_returns(world, RETURNS_YEAR, drop, SEED, mess_rate=0.05)
+    ingest["ingest_assessments"] = run_dag("ingest_assessments", conf={
+        "drop_dir": str(drop), "year": RETURNS_YEAR})
     refresh = run_dag("kpi_refresh")
-    return wh, world, ingest, refresh
+    return wh, world, ingest, refresh, expected, returns
 
 
 def test_ingest_loaded_every_record_once(pipeline):
     wh, world, *_ = pipeline
     rows = query(wh, "select endpoint, received_count, loaded_count, quarantined_count, status "
-                 "from audit.load_batch order by batch_id")
+                 "from audit.load_batch where source_system = 'onestop' order by batch_id")
     expected = {"donvi": len(world.units_as_of()), "thutuc": len(world.procedures_as_of()),
                 "hoso": len(world.dossiers_as_of())}
     assert {r[0]: r[1:] for r in rows} == {
         k: (n, n, 0, "succeeded") for k, n in expected.items()}
     assert query(wh, "select count(distinct dossier_code) from staging.stg_onestop__dossiers") \
         == [(expected["hoso"],)]
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e[0] != "onestop"],
+                         ids=lambda e: ".".join(e))
+def test_eoffice_and_portal_dags_reconcile_with_the_source(pipeline, endpoint):
+    """Through Airflow, after the one-stop: every record the simulator serves as of T is loaded
+    once (payments find their dossiers), and the audit batch says so."""
+    wh, _, _, _, expected, _ = pipeline
+    source = expected[endpoint]
+    assert source
+    rows = query(wh, "select received_count, loaded_count, quarantined_count, duplicate_count, "
+                 "status from audit.load_batch where source_system = %s and endpoint = %s",
+                 endpoint)
+    assert rows == [(len(source), len(source), 0, 0, "succeeded")]
+    loaded = latest_loaded(wh, *endpoint)
+    assert loaded.keys() == source.keys()
+    assert checksum(loaded.items()) == checksum((k, t) for k, (t, _) in source.items())
+
+
+def test_each_ingest_task_returned_its_batch_counts(pipeline):
+    _, _, ingest, *_ = pipeline
+    run = ingest["ingest_dvc"]
+    xcoms = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
+    assert set(xcoms) == {f"extract_load_{e}" for s, e in ENDPOINTS if s == "dvc"}
+    for counts in xcoms.values():
+        assert counts["received"] == counts["loaded"] + counts["quarantined"] > 0
+
+
+def test_assessment_returns_loaded_through_airflow(pipeline):
+    """The simulator's mess in the spreadsheets is quarantined, the good rows load, and the
+    batch reconciles (received = loaded + quarantined)."""
+    wh, *_, returns = pipeline
+    ((batch, received, loaded, quarantined, status),) = query(
+        wh, "select batch_id, received_count, loaded_count, quarantined_count, status "
+            "from audit.load_batch where source_system = 'files'")
+    assert status == "succeeded"
+    assert received == loaded + quarantined
+    assert quarantined > 0  # mess on: at least the one unreadable file
+    assert query(wh, "select count(*) from raw_files.assessment_returns where batch_id = %s",
+                 (batch,)) == [(loaded,)]
+    assert query(wh, "select count(*) from audit.quarantine where batch_id = %s",
+                 (batch,)) == [(quarantined,)]
+    units = query(wh, "select count(distinct payload->>'ma_don_vi') "
+                      "from raw_files.assessment_returns")[0][0]
+    assert units == len(returns) - 1  # every return but the corrupt one has good rows
 
 
 def test_kpi_refresh_built_the_fact_for_every_unit_and_year(pipeline):
