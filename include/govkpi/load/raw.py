@@ -16,8 +16,10 @@ empty cannot vouch for anything: its check is skipped with a warning.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -62,6 +64,97 @@ def _json_text(obj) -> str:
     return msgspec.json.encode(obj).decode()
 
 
+def _json_bytes(obj) -> bytes:
+    """psycopg's JSON dumper: a payload already in JSON bytes goes as is (binary jsonb is a
+    version byte + the text), anything else is encoded with msgspec."""
+    return obj if type(obj) is bytes else msgspec.json.encode(obj)
+
+
+_BARE_SCALAR = re.compile(rb"null|true|false|-?[0-9][0-9.eE+-]*")
+
+
+class _Scrubber:
+    """The payload of a record to land: its JSON bytes as received, each personal field's value
+    replaced by its keyed hash (:class:`PiiHasher`), without decoding and re-encoding the
+    record (decode + scrub + encode of a dossier costs more than the rest of the loader).
+
+    Each ``"<field>":`` member is found with ``bytes.find`` (a JSON key cannot occur inside a
+    string, where its quotes are escaped) and its scalar value replaced; the result is then
+    decoded for the personal fields only and checked: each is absent, null or a hash. Anything
+    else (whitespace around the colon, a key spelt with escapes, an object as value, a field
+    sent twice) falls back to decode → :meth:`PiiHasher.scrub` → encode, the reference
+    behaviour; both give the same jsonb. Hashes of repeated values (names, addresses) are
+    cached per batch.
+    """
+
+    def __init__(self, hasher: PiiHasher, fields: tuple[str, ...]) -> None:
+        self.hasher = hasher
+        self.fields = fields
+        self.hash_value = functools.lru_cache(maxsize=1 << 16)(hasher.hash_value)
+        self.prefix = hasher.PREFIX
+        self.fallbacks = 0
+        self._members = [b'"%s":' % f.encode() for f in fields]
+        if fields:
+            self._check = msgspec.json.Decoder(msgspec.defstruct(
+                "PersonalFields", [(f, object, None) for f in fields])).decode
+
+    def _rewrite(self, raw: bytes) -> bytes | None:
+        parts = []
+        pos = 0
+        for member in self._members:
+            at = raw.find(member)
+            if at < 0:
+                if raw.find(member[:-1]) >= 0:
+                    return None  # '"<field>" :' or the name as a value: the reference path
+                continue
+            start = at + len(member)
+            if raw[start:start + 1] == b'"':  # a string: up to the first unescaped quote
+                end = raw.find(b'"', start + 1)
+                while end > 0 and raw[end - 1] == 0x5C:  # backslash
+                    backslashes = len(raw[start + 1:end]) - len(raw[start + 1:end].rstrip(b"\\"))
+                    if backslashes % 2 == 0:
+                        break
+                    end = raw.find(b'"', end + 1)
+                if end < 0:
+                    return None
+                end += 1
+                value = msgspec.json.decode(raw[start:end])
+                digest = self.hash_value(value)
+            else:
+                bare = _BARE_SCALAR.match(raw, start)
+                if bare is None:
+                    return None  # an object or a list: the reference path decides
+                end = bare.end()
+                digest = self.hasher.hash_value(msgspec.json.decode(raw[start:end]))
+            parts.append((start, end, b"null" if digest is None else b'"%s"' % digest.encode()))
+        if not parts:
+            return raw
+        parts.sort()
+        out = []
+        for start, end, text in parts:
+            if start < pos:
+                return None
+            out += (raw[pos:start], text)
+            pos = end
+        out.append(raw[pos:])
+        return b"".join(out)
+
+    def payload(self, raw: bytes) -> bytes:
+        if not self.fields:
+            return raw
+        try:
+            out = self._rewrite(raw)
+            found = self._check(out) if out is not None else None
+        except msgspec.MsgspecError:
+            found = None
+        if found is not None and all(
+                (v := getattr(found, f)) is None or (type(v) is str and v.startswith(self.prefix))
+                for f in self.fields):
+            return out
+        self.fallbacks += 1
+        return msgspec.json.encode(self.hasher.scrub(msgspec.json.decode(raw), self.fields))
+
+
 async def read_watermark(wh: Warehouse, system: str, endpoint: str) -> dt.datetime | None:
     async with await wh.connect_async() as conn:
         await conn.execute(resources.files("govkpi.load").joinpath("schema.sql").read_text())
@@ -72,6 +165,47 @@ async def read_watermark(wh: Warehouse, system: str, endpoint: str) -> dt.dateti
         )
         row = await cur.fetchone()
         return row[0] if row else None
+
+
+_BATCH_LOCK_CLASS = 0x676B7069  # "gkpi": advisory lock class of running load batches
+ABANDONED = ("abandoned: the loading session ended before the batch finished (process killed "
+             "or connection lost); its rows were rolled back")
+
+
+def _batch_lock(batch_id: int) -> tuple[int, int]:
+    return _BATCH_LOCK_CLASS, (batch_id + 2**31) % 2**32 - 2**31  # two int4 keys
+
+
+async def fail_abandoned_batches(conn) -> list[int]:
+    """Mark ``failed`` every ``running`` batch whose loading session is gone.
+
+    A batch's session holds an advisory lock on it from the moment its row is committed until
+    the session ends; a batch still ``running`` whose lock can be taken was abandoned: its
+    process was killed (SIGKILL, OOM) or lost its connection, so its transaction — rows,
+    quarantine, watermark — was rolled back by the server. Called before each new batch;
+    commits. Returns the batch ids marked.
+    """
+    cur = await conn.execute("select batch_id from audit.load_batch where status = 'running'")
+    running = [batch_id for (batch_id,) in await cur.fetchall()]
+    await conn.commit()
+    marked = []
+    for batch_id in running:
+        async with conn.transaction():
+            cur = await conn.execute("select pg_try_advisory_xact_lock(%s, %s)",
+                                     _batch_lock(batch_id))
+            if not (await cur.fetchone())[0]:
+                continue  # its session is alive: still loading
+            cur = await conn.execute(
+                "update audit.load_batch set status = 'failed', error = %s,"
+                " finished_at = coalesce(finished_at, now())"
+                " where batch_id = %s and status = 'running' returning batch_id",
+                (ABANDONED, batch_id))
+            if await cur.fetchone():
+                marked.append(batch_id)
+    await conn.commit()
+    if marked:
+        log.warning("load batches %s were abandoned by a killed loader: marked failed", marked)
+    return marked
 
 
 async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
@@ -85,15 +219,19 @@ async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
     started = time.perf_counter()
     table = sql.Identifier(f"raw_{system}", endpoint.name)
     async with await wh.connect_async() as conn:
-        set_json_dumps(_json_text, context=conn)
+        set_json_dumps(_json_bytes, context=conn)
         await conn.execute(resources.files("govkpi.load").joinpath("schema.sql").read_text())
         await conn.commit()
+        await fail_abandoned_batches(conn)
         cur = await conn.execute(
             "insert into audit.load_batch (source_system, endpoint, window_from, window_to) "
             "values (%s, %s, %s, %s) returning batch_id",
             (system, endpoint.name, window_from, window_to),
         )
         batch_id = (await cur.fetchone())[0]
+        # held by this session until it ends: a 'running' batch whose lock is free was
+        # abandoned (its process killed); taken before the row is visible to anyone
+        await conn.execute("select pg_advisory_lock(%s, %s)", _batch_lock(batch_id))
         await conn.commit()  # the batch row survives a failure below, marked failed
         result = BatchResult(batch_id, system, endpoint.name)
         references = [_ReferenceCheck(ref) for ref in endpoint.references]
@@ -143,7 +281,10 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                         references: list[_ReferenceCheck]) -> list[Record]:
     from psycopg import sql
 
-    seen: set[tuple[str, dt.datetime]] = set()
+    # versions seen in this batch, as 128-bit digests of (key, modification time): ~70 bytes
+    # each in the set instead of ~200 for a (str, datetime) tuple
+    seen: set[bytes] = set()
+    scrubber = _Scrubber(hasher, endpoint.pii_fields)
     rejected: list[Record] = []
     copy_sql = sql.SQL("copy {} ({}) from stdin (format binary)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS)))
@@ -154,7 +295,7 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                 await ref.resolve(page)
             for rec in page:
                 if rec.error is None:
-                    version = (rec.key, rec.updated_at)
+                    version = _version_digest(rec.key, rec.updated_at)
                     if version in seen:
                         result.duplicates += 1
                         continue
@@ -162,12 +303,11 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                     rec.error = check(endpoint, rec) or next(
                         (reason for ref in references if (reason := ref.reason(rec))), None)
                 result.received += 1
-                payload = rec.as_dict() if rec.error is None else None
-                if payload is None:
+                if rec.error is not None:
                     rejected.append(rec)
                     continue
-                payload = hasher.scrub(payload, endpoint.pii_fields)
-                await copy.write_row((rec.key, rec.updated_at, payload, result.batch_id))
+                await copy.write_row((rec.key, rec.updated_at, scrubber.payload(rec.raw),
+                                      result.batch_id))
                 result.loaded += 1
                 if result.watermark is None or rec.updated_at > result.watermark:
                     result.watermark = rec.updated_at
@@ -175,6 +315,11 @@ async def _copy_records(conn, table, endpoint: Endpoint, pages, hasher: PiiHashe
                 progress(len(page))
     result.quarantined = len(rejected)
     return rejected
+
+
+def _version_digest(key: str, updated_at: dt.datetime | None) -> bytes:
+    stamp = b"" if updated_at is None else updated_at.isoformat().encode()
+    return hashlib.blake2b(b"%s\x00%s" % (key.encode(), stamp), digest_size=16).digest()
 
 
 class _ReferenceCheck:
