@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, chain, dag, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    chain,
+    dag,
+    task,
+)
 
 SYSTEM = "dvc"
 ENDPOINTS = ("services", "submissions", "payments", "ratings")  # load order (SYSTEMS)
 RAW_ASSETS = {name: Asset(f"govkpi://warehouse/raw_{SYSTEM}/{name}") for name in ENDPOINTS}
+ONESTOP_DOSSIERS = Asset("govkpi://warehouse/raw_onestop/hoso")  # what payments reference
 
 DOC = """
 ### ingest_dvc
@@ -17,12 +26,13 @@ last watermark from the public-service portal (SOURCES.md §3: Basic auth, page 
 milliseconds), hashes personal fields and COPYs them into `raw_dvc.*`, one audited batch per
 endpoint (`audit.load_batch`), in load order. Emits one Asset per raw table.
 
-**Schedule** — daily 06:00 Asia/Ho_Chi_Minh, deliberately *after* `ingest_onestop` (05:30): a
-payment names the one-stop dossier it pays for, and the loader quarantines a payment whose
-dossier is not in `raw_onestop.hoso` yet ("unknown dossier_code … not among the records
-of onestop.hoso"). Run it
-before the day's dossiers have landed and today's payments for new dossiers are quarantined
-instead of loaded. If `ingest_onestop` runs late, re-run this DAG after it (or a backfill).
+**Schedule** — whenever `ingest_onestop` has landed new dossiers (the `raw_onestop/hoso`
+Asset), and in any case daily at 06:00 Asia/Ho_Chi_Minh: a payment names the one-stop dossier
+it pays for, and the loader quarantines a payment whose dossier is not in `raw_onestop.hoso`
+yet ("unknown dossier_code … not among the records of onestop.hoso"). Running on the Asset
+keeps that order even when the one-stop ingest is late. A payment for a dossier received in
+the minutes between the two extractions can still be quarantined: re-run with
+`mode=backfill` over that window once the dossier has landed.
 
 **Params** — `mode`: `incremental` (default), `backfill` (needs `window_from`) or `full`;
 `window_from` / `window_to`: ISO-8601 bounds of a backfill (no offset = +07:00).
@@ -33,7 +43,10 @@ instead of loaded. If `ingest_onestop` runs late, re-run this DAG after it (or a
 
 @dag(
     dag_id="ingest_dvc",
-    schedule=CronTriggerTimetable("0 6 * * *", timezone="Asia/Ho_Chi_Minh"),
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 * * *", timezone="Asia/Ho_Chi_Minh"),
+        assets=[ONESTOP_DOSSIERS],
+    ),
     start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,

@@ -95,7 +95,7 @@ def test_ingest_takes_backfill_params(dagbag, dag_id):
 
 
 def _daily_local_minute(dag) -> int:
-    timetable = dag.timetable
+    timetable = getattr(dag.timetable, "timetable", dag.timetable)  # AssetOrTimeSchedule
     assert str(timetable.timezone) == "Asia/Ho_Chi_Minh", dag.dag_id
     minute, hour, *rest = timetable.expression.split()
     assert rest == ["*", "*", "*"], f"{dag.dag_id}: not daily ({timetable.expression})"
@@ -108,6 +108,11 @@ def test_ingests_run_daily_in_vietnam_and_after_the_one_stop(dagbag):
     at = {d: _daily_local_minute(dagbag.dags[d]) for d in (*INGEST_DAGS, "ingest_assessments")}
     assert at["ingest_onestop"] < at["ingest_eoffice"] < at["ingest_dvc"]
     assert at["ingest_dvc"] - at["ingest_onestop"] >= 30
+
+
+def test_portal_ingest_also_runs_when_the_one_stop_dossiers_land(dagbag):
+    condition = dagbag.dags["ingest_dvc"].timetable.asset_condition
+    assert [a.uri for a in condition.objects] == ["govkpi://warehouse/raw_onestop/hoso"]
 
 
 def test_assessments_check_the_drop_folder_then_load(dagbag):
