@@ -31,13 +31,33 @@ def drop_dir() -> Path:
     return Path(os.environ.get(DROP_DIR_ENV) or LOCAL_DIR / "drop")
 
 
+PII_KEY_CONN_ID = "govkpi_pii_key"  # an Airflow connection whose password is the key
+
+
+def _pii_key_from_airflow() -> str:
+    """The key kept as an Airflow connection (a secrets backend, or AIRFLOW_CONN_GOVKPI_PII_KEY);
+    looked up only inside an Airflow deployment, so the CLI never imports Airflow for it."""
+    if not (os.environ.get("AIRFLOW_HOME") or os.environ.get("AIRFLOW_CONN_GOVKPI_PII_KEY")):
+        return ""
+    try:
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(PII_KEY_CONN_ID).password or ""
+    except Exception:  # no such connection (AirflowNotFoundException) or no Airflow at all
+        return ""
+
+
 def pii_key() -> bytes:
-    """The secret for keyed hashes of personal data; refusing to run without one."""
-    key = os.environ.get(PII_KEY_ENV, "")
+    """The secret for keyed hashes of personal data; refusing to run without one.
+
+    From ``GOVKPI_PII_KEY``, else the password of the Airflow connection ``govkpi_pii_key``.
+    """
+    key = os.environ.get(PII_KEY_ENV, "") or _pii_key_from_airflow()
     if not key:
         raise ConfigError(
-            f"{PII_KEY_ENV} is not set: personal data cannot be hashed. Set it to a secret of at "
-            f"least {MIN_PII_KEY_LENGTH} characters, e.g. "
+            f"{PII_KEY_ENV} is not set (nor the Airflow connection {PII_KEY_CONN_ID}): personal "
+            f"data cannot be hashed. Set it to a secret of at least {MIN_PII_KEY_LENGTH} "
+            "characters, e.g. "
             "export GOVKPI_PII_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
         )
     if len(key) < MIN_PII_KEY_LENGTH:

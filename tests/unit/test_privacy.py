@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from govkpi.config import pii_key
@@ -35,3 +37,41 @@ def test_missing_or_short_key_is_a_clear_startup_error(monkeypatch):
     monkeypatch.setenv("GOVKPI_PII_KEY", "short")
     with pytest.raises(ConfigError, match="too short"):
         pii_key()
+
+
+def test_prepared_hmac_and_normalisation_match_the_reference():
+    """The precomputed-pad HMAC and the NFC shortcut give byte-identical hashes to the plain
+    ``hmac.new(key, NFC-normalised text)`` on random Vietnamese text (composed and decomposed),
+    for short and long (> block size, hashed first) keys."""
+    import hashlib
+    import hmac
+    import random
+    import unicodedata
+
+    def reference(key: bytes, value: str) -> str | None:
+        text = " ".join(unicodedata.normalize("NFC", value).split()).casefold()
+        if not text:
+            return None
+        return "hmac-sha256:" + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    rng = random.Random(4)
+    alphabet = ("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ"
+                "ùúủũụừứửữựỳýỷỹỵ" "AĂÂĐÊÔƠƯÀÁẢÃẠỄỆỮ0123456789 ,./-\t\n\u00a0")
+    for key in (b"k" * 32, b"bench-key-0123456789abcdef", bytes(range(256)) * 2):
+        hasher = PiiHasher(key)
+        for _ in range(500):
+            value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            if rng.random() < 0.3:
+                value = unicodedata.normalize("NFD", value)
+            assert hasher.hash_value(value) == reference(key, value), (key, value)
+        assert hasher.hash_value(12345) == reference(key, "12345")
+
+
+def test_key_can_come_from_an_airflow_connection(monkeypatch):
+    monkeypatch.delenv("GOVKPI_PII_KEY", raising=False)
+    key = "k-from-airflow-0123456789abcdef0123"
+    monkeypatch.setenv("AIRFLOW_CONN_GOVKPI_PII_KEY",
+                       json.dumps({"conn_type": "generic", "password": key}))
+    assert pii_key() == key.encode()
+    monkeypatch.setenv("GOVKPI_PII_KEY", "e" * 40)  # the environment variable wins
+    assert pii_key() == b"e" * 40
