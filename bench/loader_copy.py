@@ -17,8 +17,11 @@ times each into a freshly truncated table with the same index:
     including all``), one transaction.
 
 Overhead ratio = median wall time of (a) / median of (b), both from the same in-memory records
-to committed rows (target ≤ 1.25, issue 4). The per-record cost of the client's decode +
-validation is printed too, so the whole pipeline's cost can be read against the COPY.
+to committed rows (target ≤ 1.25, issue 4). Reported beside it, and labelled as such, the
+**COPY-stage ratio** (not the target): (c) the same ``load_batch`` — dedupe, checks, COPY,
+batch accounting — of records whose payloads were scrubbed beforehand (the endpoint given no
+personal fields), so without the keyed hashing, over (b). The per-record cost of the client's
+decode + validation is printed too, so the whole pipeline's cost can be read against the COPY.
 
     .venv/bin/python bench/loader_copy.py                       # 200,000 dossiers, 3 reps
     .venv/bin/python bench/loader_copy.py --dossiers 1000000 --reps 3
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -40,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
-from govkpi.load.raw import _json_bytes, ensure_schema, load_batch  # noqa: E402
+from govkpi.load.raw import _json_bytes, _Scrubber, ensure_schema, load_batch  # noqa: E402
 from govkpi.privacy import PiiHasher  # noqa: E402
 from govkpi.simulator.store import DOSSIERS_PER_YEAR, StoreView, read_manifest  # noqa: E402
 from govkpi.sources.onestop import ENDPOINTS  # noqa: E402
@@ -70,9 +74,10 @@ async def pages(records):
         yield records[i:i + PAGE]
 
 
-async def run_loader(wh, records, hasher, table: str = "hoso") -> float:
+async def run_loader(wh, records, hasher, table: str = "hoso", endpoint=None) -> float:
     t0 = time.perf_counter()
-    result = await load_batch(wh, "onestop", ENDPOINTS[table], pages(records), hasher=hasher)
+    result = await load_batch(wh, "onestop", endpoint or ENDPOINTS[table], pages(records),
+                              hasher=hasher)
     seconds = time.perf_counter() - t0
     assert result.loaded + result.quarantined == len(records) - result.duplicates, result
     return seconds
@@ -120,15 +125,21 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_loader(wh, refs, hasher, table))
     records, validate_s = read_records(args.store, "hoso", args.dossiers)
     n = len(records)
-    loader, baseline = [], []
+    # (c): the same records with their payloads already scrubbed, loaded without hashing
+    scrubber = _Scrubber(hasher, ENDPOINTS["hoso"].pii_fields)
+    prepared = [dataclasses.replace(rec, raw=scrubber.payload(rec.raw)) for rec in records]
+    unhashed = dataclasses.replace(ENDPOINTS["hoso"], pii_fields=())
+    loader, baseline, stage = [], [], []
     for rep in range(args.reps):
-        for name, runs in (("loader", loader), ("copy", baseline)):
+        for name, runs in (("loader", loader), ("copy", baseline), ("copy-stage", stage)):
             with wh.connect() as conn:
                 conn.execute("truncate raw_onestop.hoso, bench.hoso_copy")
                 conn.commit()
                 conn.execute("checkpoint")
-            seconds = asyncio.run(run_loader(wh, records, hasher) if name == "loader"
-                                  else run_copy(wh, records))
+            seconds = asyncio.run(
+                run_loader(wh, records, hasher) if name == "loader"
+                else run_copy(wh, records) if name == "copy"
+                else run_loader(wh, prepared, hasher, endpoint=unhashed))
             runs.append(seconds)
             print(f"rep {rep + 1}: {name} {seconds:.2f} s = {n / seconds:,.0f} rows/s",
                   file=sys.stderr, flush=True)
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "select (select count(*) from raw_onestop.hoso), "
             "(select count(*) from bench.hoso_copy)").fetchone()
     a, b = statistics.median(loader), statistics.median(baseline)
+    c = statistics.median(stage)
     result = {
         "dossiers": n, "reps": args.reps, "page": PAGE,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -150,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         "loader_us_per_record": round(a / n * 1e6, 2), "copy_us_per_record": round(b / n * 1e6, 2),
         "ratio": round(a / b, 3),
         "pipeline_ratio": round((a + validate_s) / b, 3),
+        "copy_stage_s": [round(x, 3) for x in stage], "copy_stage_median_s": round(c, 3),
+        "copy_stage_ratio": round(c / b, 3),
         "rows": {"loader": same[0], "copy": same[1]},
     }
     result["target_met"] = result["ratio"] <= TARGET_RATIO
@@ -160,12 +174,17 @@ def main(argv: list[str] | None = None) -> int:
              f"| (a) load_batch | {', '.join(map(str, result['loader_s']))} | {a:.2f} | "
              f"{n / a:,.0f} | {result['loader_us_per_record']} |",
              f"| (b) binary COPY of the decoded rows | {', '.join(map(str, result['copy_s']))} "
-             f"| {b:.2f} | {n / b:,.0f} | {result['copy_us_per_record']} |", "",
+             f"| {b:.2f} | {n / b:,.0f} | {result['copy_us_per_record']} |",
+             f"| (c) load_batch of pre-scrubbed rows, no hashing | "
+             f"{', '.join(map(str, result['copy_stage_s']))} | {c:.2f} | {n / c:,.0f} | "
+             f"{c / n * 1e6:.2f} |", "",
              f"- overhead ratio (a)/(b): **{result['ratio']}** (target ≤ {TARGET_RATIO}: "
              f"{'met' if result['target_met'] else 'NOT met'})",
              f"- client decode + validation, same for both, not in the ratio: "
              f"{result['validate_us_per_record']} µs/record; whole pipeline (validation + "
-             f"loader) / COPY: {result['pipeline_ratio']}"]
+             f"loader) / COPY: {result['pipeline_ratio']}",
+             f"- COPY-stage ratio (c)/(b), hashing excluded — NOT the issue-4 target: "
+             f"{result['copy_stage_ratio']}"]
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"loader_copy-{n}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"

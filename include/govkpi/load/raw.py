@@ -90,22 +90,36 @@ class _Scrubber:
     def __init__(self, hasher: PiiHasher, fields: tuple[str, ...]) -> None:
         self.hasher = hasher
         self.fields = fields
-        self.hash_value = functools.lru_cache(maxsize=1 << 16)(hasher.hash_value)
+        # a string value's JSON text → its replacement's JSON text, for repeated names and
+        # addresses (no decode + encode of the value on a hit)
+        self._replacement = functools.lru_cache(maxsize=1 << 16)(self._replace_string)
         self.prefix = hasher.PREFIX
+        self._prefix = hasher.PREFIX.encode()
         self.fallbacks = 0
         self._members = [b'"%s":' % f.encode() for f in fields]
         if fields:
             self._check = msgspec.json.Decoder(msgspec.defstruct(
                 "PersonalFields", [(f, object, None) for f in fields])).decode
 
-    def _rewrite(self, raw: bytes) -> bytes | None:
+    def _replace_string(self, text: bytes) -> bytes:
+        """``text``: a JSON string with its quotes; without a backslash it is the UTF-8 of
+        the value between them (the record validated, so no raw control character)."""
+        value = (text[1:-1].decode() if text.find(b"\\") < 0 else msgspec.json.decode(text))
+        digest = self.hasher.hash_value(value)
+        return b"null" if digest is None else b'"%s"' % digest.encode()
+
+    def _rewrite(self, raw: bytes) -> tuple[bytes | None, bool]:
+        """The payload with each member's value replaced, and whether every member occurs
+        once at most (then the replaced one is the record's own field, or the record has no
+        such field: no need to decode the result to check it)."""
         parts = []
         pos = 0
+        single = True
         for member in self._members:
             at = raw.find(member)
             if at < 0:
                 if raw.find(member[:-1]) >= 0:
-                    return None  # '"<field>" :' or the name as a value: the reference path
+                    return None, False  # '"<field>" :' or the name as a value: reference path
                 continue
             start = at + len(member)
             if raw[start:start + 1] == b'"':  # a string: up to the first unescaped quote
@@ -116,34 +130,42 @@ class _Scrubber:
                         break
                     end = raw.find(b'"', end + 1)
                 if end < 0:
-                    return None
+                    return None, False
+                if raw[start + 1:end].isdigit():  # ASCII digits (ID, phone): already normal
+                    text = b'"%s%s"' % (self._prefix, self.hasher.hmac_hex(
+                        raw[start + 1:end]).encode())
+                else:
+                    text = self._replacement(raw[start:end + 1])
                 end += 1
-                value = msgspec.json.decode(raw[start:end])
-                digest = self.hash_value(value)
             else:
                 bare = _BARE_SCALAR.match(raw, start)
                 if bare is None:
-                    return None  # an object or a list: the reference path decides
+                    return None, False  # an object or a list: the reference path decides
                 end = bare.end()
                 digest = self.hasher.hash_value(msgspec.json.decode(raw[start:end]))
-            parts.append((start, end, b"null" if digest is None else b'"%s"' % digest.encode()))
+                text = b"null" if digest is None else b'"%s"' % digest.encode()
+            if single and raw.find(member, end) >= 0:
+                single = False
+            parts.append((start, end, text))
         if not parts:
-            return raw
+            return raw, True
         parts.sort()
         out = []
         for start, end, text in parts:
             if start < pos:
-                return None
+                return None, False
             out += (raw[pos:start], text)
             pos = end
         out.append(raw[pos:])
-        return b"".join(out)
+        return b"".join(out), single
 
     def payload(self, raw: bytes) -> bytes:
         if not self.fields:
             return raw
         try:
-            out = self._rewrite(raw)
+            out, single = self._rewrite(raw)
+            if out is not None and single:
+                return out
             found = self._check(out) if out is not None else None
         except msgspec.MsgspecError:
             found = None

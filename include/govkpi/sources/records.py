@@ -13,6 +13,7 @@ reads them as sent, then :func:`validate` replaces them by aware datetimes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import types
 import typing
@@ -124,8 +125,17 @@ def _decoder(struct: type) -> msgspec.json.Decoder:
 
 
 @cache
-def _time_fields(struct: type) -> tuple[tuple[str, times.TimeFormat], ...]:
-    return tuple((n, r.time) for n, r in _fields(struct).items() if r.time is not None)
+def _time_fields(struct: type) -> tuple[tuple[str, times.TimeFormat, Callable], ...]:
+    return tuple((n, r.time, _parser(r.time)) for n, r in _fields(struct).items()
+                 if r.time is not None)
+
+
+@cache
+def _parser(fmt: times.TimeFormat) -> Callable[[Any], dt.datetime]:
+    """``fmt.parse`` with its results kept (datetimes are immutable; records sorted by
+    modification time repeat the same instants); ``typed``: 1 and True stay apart."""
+    return functools.lru_cache(maxsize=1 << 14, typed=True)(fmt.parse)
+
 
 _TYPE_NAMES = {"int": "an integer", "str": "a string", "bool": "a boolean",
                "float": "a number", "array": "a list", "object": "an object"}
@@ -183,12 +193,12 @@ def validate(endpoint: Endpoint, raw: bytes) -> Record:
     except msgspec.DecodeError as exc:
         return Record(raw, None, None, error=f"malformed JSON in {endpoint.name} record: {exc}")
     key = getattr(item, endpoint.key_field)
-    for name, fmt in _time_fields(endpoint.struct):
+    for name, fmt, parse in _time_fields(endpoint.struct):
         value = getattr(item, name)
         if value is None:
             continue
         try:
-            setattr(item, name, fmt.parse(value))
+            setattr(item, name, parse(value) if type(value) in (str, int) else fmt.parse(value))
         except times.TimeFormatError as exc:
             return Record(raw, key, None, error=f"{name} {exc}: got {value!r}")
     return Record(raw, key, getattr(item, endpoint.updated_field), item=item)
