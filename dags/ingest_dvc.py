@@ -1,23 +1,8 @@
-"""Daily incremental ingest of the online public-service portal (DVC) into ``raw_dvc``."""
+"""Incremental ingest of the online public-service portal (DVC) into ``raw_dvc`` (Airflow DAG)."""
 
-from __future__ import annotations
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
-import datetime as dt
-
-from airflow.sdk import (
-    Asset,
-    AssetOrTimeSchedule,
-    CronTriggerTimetable,
-    Param,
-    chain,
-    dag,
-    task,
-)
-
-SYSTEM = "dvc"
-ENDPOINTS = ("services", "submissions", "payments", "ratings")  # load order (SYSTEMS)
-RAW_ASSETS = {name: Asset(f"govkpi://warehouse/raw_{SYSTEM}/{name}") for name in ENDPOINTS}
-ONESTOP_DOSSIERS = Asset("govkpi://warehouse/raw_onestop/hoso")  # what payments reference
+from govkpi.ingest_dag import ingest_dag, raw_asset
 
 DOC = """
 ### ingest_dvc
@@ -34,48 +19,15 @@ keeps that order even when the one-stop ingest is late. A payment for a dossier 
 the minutes between the two extractions can still be quarantined: re-run with
 `mode=backfill` over that window once the dossier has landed.
 
-**Params** — `mode`: `incremental` (default), `backfill` (needs `window_from`) or `full`;
-`window_from` / `window_to`: ISO-8601 bounds of a backfill (no offset = +07:00).
 **Needs** — `GOVKPI_DVC_URL`, `GOVKPI_DVC_USERNAME`, `GOVKPI_DVC_PASSWORD`, `GOVKPI_PII_KEY`,
 `GOVKPI_WAREHOUSE_URL` (or the local/embedded default).
 """
 
-
-@dag(
-    dag_id="ingest_dvc",
-    schedule=AssetOrTimeSchedule(
+ingest_dag(
+    "dvc", ("services", "submissions", "payments", "ratings"),
+    schedule=AssetOrTimeSchedule(  # after the one-stop dossiers land, or at 06:00 anyway
         timetable=CronTriggerTimetable("0 6 * * *", timezone="Asia/Ho_Chi_Minh"),
-        assets=[ONESTOP_DOSSIERS],
+        assets=[raw_asset("onestop", "hoso")],
     ),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "owner": "govkpi-data-eng",
-        "retries": 2,
-        "retry_delay": dt.timedelta(minutes=5),
-        "retry_exponential_backoff": True,
-        "execution_timeout": dt.timedelta(hours=2),
-    },
-    params={
-        "mode": Param("incremental", enum=["incremental", "backfill", "full"]),
-        "window_from": Param(None, type=["null", "string"], format="date-time"),
-        "window_to": Param(None, type=["null", "string"], format="date-time"),
-    },
-    tags=["govkpi", "ingest", "dvc"],
     doc_md=DOC,
 )
-def ingest_dvc():
-    def make_task(endpoint: str):
-        @task(task_id=f"extract_load_{endpoint}", outlets=[RAW_ASSETS[endpoint]])
-        def extract_load(params=None) -> dict:
-            from govkpi.pipeline import ingest_endpoint
-
-            return ingest_endpoint(SYSTEM, endpoint, params or {})
-
-        return extract_load()
-
-    chain(*(make_task(e) for e in ENDPOINTS))
-
-
-ingest_dvc()

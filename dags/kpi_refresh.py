@@ -8,8 +8,9 @@ from airflow.sdk import Asset, dag, task
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
+from govkpi.ingest_dag import raw_asset
 
-RAW_DOSSIERS = Asset("govkpi://warehouse/raw_onestop/hoso")
+RAW_DOSSIERS = raw_asset("onestop", "hoso")
 KPI_MARTS = Asset("govkpi://warehouse/marts/fct_dossier_resolution_unit_year")
 
 DOC = """
