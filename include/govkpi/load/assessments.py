@@ -694,16 +694,16 @@ def _write(conn, result: ReturnsResult, good: list[tuple[str, dict[str, Any]]],
             for p in f.problems:
                 copy.write_row((batch_id, SOURCE_SYSTEM, ENDPOINT, p.record_key, p.reason,
                                 _json_text(_quarantine_payload(p, f))))
-    with conn.cursor() as c:
-        c.executemany(
-            "insert into raw_files.assessment_files (batch_id, path, unit_code, year, format,"
+    with conn.cursor() as c, c.copy(
+            "copy raw_files.assessment_files (batch_id, path, unit_code, year, format,"
             " sha256, bytes, file_modified_at, first_seen_at, status, rows_received,"
-            " rows_loaded, problems, reason) values"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(batch_id, f.path or None, f.unit_code, f.year, f.format, f.sha256, f.size,
-              f.modified_at, first_seen, f.status, f.rows_received, f.rows_loaded,
-              len(f.problems), f.problems[0].reason if f.status == REJECTED else None)
-             for f in result.files if f.status != UNCHANGED])
+            " rows_loaded, problems, reason) from stdin") as copy:
+        for f in result.files:
+            if f.status != UNCHANGED:
+                copy.write_row((batch_id, f.path or None, f.unit_code, f.year, f.format,
+                                f.sha256, f.size, f.modified_at, first_seen, f.status,
+                                f.rows_received, f.rows_loaded, len(f.problems),
+                                f.problems[0].reason if f.status == REJECTED else None))
     result.seconds = time.perf_counter() - started
     conn.execute(
         "update audit.load_batch set status = 'succeeded', finished_at = now(),"
