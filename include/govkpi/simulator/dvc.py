@@ -50,7 +50,7 @@ from aiohttp import BasicAuth, web
 from govkpi.simulator.mess import Manifest, Mess, Rules, dvc_rules, sort_rows, sorted_manifest
 from govkpi.simulator.mess import apply as apply_mess
 from govkpi.simulator.serving import (
-    BackgroundServer,
+    ClockedServer,
     Faults,
     add_server_arguments,
     describe_mess,
@@ -740,7 +740,7 @@ def create_app(world: OneStopWorld | DvcWorld, as_of: dt.datetime | None = None,
     return app
 
 
-class DvcServer(BackgroundServer):
+class DvcServer(ClockedServer):
     """The portal API on a background thread with its own event loop.
 
     >>> with DvcServer(generate_world(dossiers=1000)) as server:
@@ -761,23 +761,10 @@ class DvcServer(BackgroundServer):
                                     password=password, faults=faults, mess=mess,
                                     views_for=views_for), host, port)
 
-    @property
-    def as_of(self) -> dt.datetime:
-        return self._app[_STATE].as_of
+    state_key = _STATE
 
-    @property
-    def mess_manifest(self) -> Manifest:
-        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
-        return self._app[_STATE].manifest
-
-    def set_as_of(self, as_of: dt.datetime) -> None:
-        """Move the simulated clock: later requests see the portal at ``as_of``."""
-        state = self._app[_STATE]
-        manifest: Manifest = []
-        views = (state.views_for(as_of) if state.views_for
-                 else build_views(self.dvc_world, as_of, state.mess, manifest))
-        # swapped whole: requests see old or new
-        state.views, state.as_of, state.manifest = views, as_of, manifest
+    def _build_views(self, as_of: dt.datetime, mess: Mess | None, manifest: Manifest):
+        return build_views(self.dvc_world, as_of, mess, manifest)
 
 
 def run_forever(world: OneStopWorld | DvcWorld | None = None, *,

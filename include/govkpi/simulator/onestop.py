@@ -36,7 +36,7 @@ from aiohttp import web
 from govkpi.simulator.mess import Manifest, Mess, onestop_rules, sort_rows, sorted_manifest
 from govkpi.simulator.mess import apply as apply_mess
 from govkpi.simulator.serving import (
-    BackgroundServer,
+    ClockedServer,
     Faults,
     add_server_arguments,
     bad_request,
@@ -250,7 +250,7 @@ def create_app(world: OneStopWorld, as_of: dt.datetime | None = None, *,
     return app
 
 
-class OneStopServer(BackgroundServer):
+class OneStopServer(ClockedServer):
     """The one-stop API on a background thread with its own event loop.
 
     >>> with OneStopServer(generate_world(dossiers=100)) as server:
@@ -270,23 +270,10 @@ class OneStopServer(BackgroundServer):
                                     client_secret=client_secret, token_ttl=token_ttl,
                                     faults=faults, mess=mess, views_for=views_for), host, port)
 
-    @property
-    def as_of(self) -> dt.datetime:
-        return self._app[_STATE].as_of
+    state_key = _STATE
 
-    @property
-    def mess_manifest(self) -> Manifest:
-        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
-        return self._app[_STATE].manifest
-
-    def set_as_of(self, as_of: dt.datetime) -> None:
-        """Move the simulated clock: later requests see the world at ``as_of``."""
-        state = self._app[_STATE]
-        manifest: Manifest = []
-        views = (state.views_for(as_of) if state.views_for
-                 else build_views(self.world, as_of, state.mess, manifest))
-        # swapped whole: requests see old or new
-        state.views, state.as_of, state.manifest = views, as_of, manifest
+    def _build_views(self, as_of: dt.datetime, mess: Mess | None, manifest: Manifest):
+        return build_views(self.world, as_of, mess, manifest)
 
 
 def run_forever(world: OneStopWorld | None = None, *, as_of: dt.datetime | None = None,

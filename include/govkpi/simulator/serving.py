@@ -179,6 +179,37 @@ class BackgroundServer:
         self.stop()
 
 
+class ClockedServer(BackgroundServer):
+    """A simulated system on its own clock: ``as_of``, ``set_as_of`` and the mess manifest.
+
+    The app's state (under ``state_key``) has ``as_of``, ``views``, ``mess``, ``manifest`` and
+    ``views_for`` (a disk store's views, else None); a subclass says how to build in-memory
+    views (``_build_views``)."""
+
+    state_key: web.AppKey
+
+    @property
+    def as_of(self):
+        return self._app[self.state_key].as_of
+
+    @property
+    def mess_manifest(self) -> list:
+        """The problems injected into the current view (see :mod:`govkpi.simulator.mess`)."""
+        return self._app[self.state_key].manifest
+
+    def _build_views(self, as_of, mess, manifest: list):
+        raise NotImplementedError
+
+    def set_as_of(self, as_of) -> None:
+        """Move the simulated clock: later requests see the system at ``as_of``."""
+        state = self._app[self.state_key]
+        manifest: list = []
+        views = (state.views_for(as_of) if state.views_for
+                 else self._build_views(as_of, state.mess, manifest))
+        # swapped whole: requests see old or new
+        state.views, state.as_of, state.manifest = views, as_of, manifest
+
+
 def serve_until_signalled(app: web.Application, host: str, port: int, banner) -> None:
     """Serve ``app`` in the foreground until SIGTERM or SIGINT; ``banner(bound_port)`` is
     printed once listening."""
