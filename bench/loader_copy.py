@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(records)
     # (c): the same records with their payloads already scrubbed, loaded without hashing
     scrubber = _Scrubber(hasher, ENDPOINTS["hoso"].pii_fields)
-    prepared = [dataclasses.replace(rec, raw=scrubber.payload(rec.raw)) for rec in records]
+    prepared = [msgspec.structs.replace(rec, raw=scrubber.payload(rec.raw)) for rec in records]
     unhashed = dataclasses.replace(ENDPOINTS["hoso"], pii_fields=())
     loader, baseline, stage = [], [], []
     for rep in range(args.reps):

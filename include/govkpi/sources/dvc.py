@@ -26,7 +26,7 @@ SYSTEM = "dvc"
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-class Service(msgspec.Struct):
+class Service(msgspec.Struct, gc=False):
     service_id: str
     procedure_code: str
     unit_code: str
@@ -36,7 +36,7 @@ class Service(msgspec.Struct):
     online_to: EpochMs | None = None
 
 
-class Submission(msgspec.Struct):
+class Submission(msgspec.Struct, gc=False):
     submission_id: str
     service_id: str
     started_at: EpochMs
@@ -47,7 +47,7 @@ class Submission(msgspec.Struct):
     submitted_at: EpochMs | None = None
 
 
-class Payment(msgspec.Struct):
+class Payment(msgspec.Struct, gc=False):
     payment_id: str
     dossier_code: str
     amount: int
@@ -57,7 +57,7 @@ class Payment(msgspec.Struct):
     paid_at: EpochMs | None = None
 
 
-class Rating(msgspec.Struct):
+class Rating(msgspec.Struct, gc=False):
     rating_id: str
     dossier_code: str
     score: Annotated[int, msgspec.Meta(ge=1, le=5)]

@@ -23,7 +23,7 @@ from govkpi.sources.records import Endpoint, LocalTime, Record, Reference
 SYSTEM = "eoffice"
 
 
-class Document(msgspec.Struct):
+class Document(msgspec.Struct, gc=False):
     id: str
     huong: Literal["di", "den"]
     ma_don_vi: str

@@ -27,7 +27,7 @@ __all__ = ["ENDPOINTS", "SYSTEM", "Dossier", "Endpoint", "OneStopClient", "Proce
 SYSTEM = "onestop"
 
 
-class Unit(msgspec.Struct):
+class Unit(msgspec.Struct, gc=False):
     MaDonVi: str
     TenDonVi: str
     CapDonVi: Literal[1, 2, 3, 4]
@@ -38,7 +38,7 @@ class Unit(msgspec.Struct):
     MaDonViKeThua: str | None = None
 
 
-class Procedure(msgspec.Struct):
+class Procedure(msgspec.Struct, gc=False):
     MaTTHC: str
     TenTTHC: str
     ThoiHanGiaiQuyet: float
@@ -51,7 +51,7 @@ class Procedure(msgspec.Struct):
     DoiTuong: str | None = None
 
 
-class Dossier(msgspec.Struct):
+class Dossier(msgspec.Struct, gc=False):
     MaHoSo: str
     MaTTHC: str
     MaDonVi: str

@@ -6,8 +6,13 @@ reference data its codes must exist in. :func:`validate` decodes one record: a r
 not validate comes back with a reason that names the field instead of stopping the crawl.
 
 Time fields are declared with :data:`IsoTime`, :data:`LocalTime` or :data:`EpochMs`: msgspec
-reads them as sent, then :func:`validate` replaces them by aware datetimes
-(:mod:`govkpi.sources.times`), so every checked struct holds aware times only.
+reads them as sent, then :func:`validate` replaces them by aware datetimes in
+Asia/Ho_Chi_Minh (:mod:`govkpi.sources.times`), so every checked struct holds aware times only.
+ISO 8601 fields are first tried as RFC 3339 times parsed by msgspec itself (in C: a dossier
+validates in half the time); a time sent with ``+07:00`` keeps that fixed offset (Vietnam's
+since 1975: same instant, same wall clock), any other offset is converted. A record that fails
+that way is validated again field by field, which accepts the other ISO 8601 forms
+``datetime.fromisoformat`` reads and words the reason.
 """
 
 from __future__ import annotations
@@ -63,10 +68,15 @@ class Endpoint:
     references: tuple[Reference, ...] = ()
 
 
-@dataclass
-class Record:
+class Record(msgspec.Struct, gc=False):
     """A record as received: its key and version when it validated, else the reason it did not.
-    ``item`` is the checked struct (times aware) when it validated."""
+    ``item`` is the checked struct (times aware) when it validated.
+
+    Records and the record structs of the endpoints are not tracked by the cyclic garbage
+    collector (``gc=False``: they hold decoded values only, which cannot refer back to them):
+    pages of them in flight would otherwise be walked by every collection, a sixth of the
+    extractor's time.
+    """
 
     raw: bytes
     key: str | None
@@ -122,6 +132,30 @@ def _fields(struct: type) -> dict[str, _Field]:
 @cache
 def _decoder(struct: type) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(struct)
+
+
+_AwareTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+_VN_OFFSET = dt.timedelta(hours=7)
+
+
+@cache
+def _fast(struct: type) -> tuple[msgspec.json.Decoder, tuple[str, ...]] | None:
+    """A decoder of a subclass of ``struct`` whose ISO 8601 fields msgspec reads as aware
+    datetimes (RFC 3339 with an offset), and the names of those fields; None without any."""
+    iso = [n for n, r in _fields(struct).items() if r.time is times.ISO]
+    if not iso:
+        return None
+    overrides = []
+    for field in msgspec.structs.fields(struct):
+        if field.name not in iso:
+            continue
+        optional = type(None) in typing.get_args(field.type)
+        kind = _AwareTime | None if optional else _AwareTime
+        overrides.append((field.name, kind) if field.required
+                         else (field.name, kind, field.default))
+    fast = msgspec.defstruct(struct.__name__, overrides, bases=(struct,),
+                             module=struct.__module__)
+    return msgspec.json.Decoder(fast), tuple(iso)
 
 
 @cache
@@ -183,6 +217,19 @@ def explain(struct: type, message: str, loose: dict[str, Any] | None) -> str:
 
 def validate(endpoint: Endpoint, raw: bytes) -> Record:
     """Decode and type-check one record (no reference data needed: see the loader for that)."""
+    fast = _fast(endpoint.struct)
+    if fast is not None:
+        try:
+            item = fast[0].decode(raw)
+        except msgspec.MsgspecError:
+            pass  # the field-by-field path below accepts it or says why not
+        else:
+            for name in fast[1]:
+                value = getattr(item, name)
+                if value is not None and value.utcoffset() != _VN_OFFSET:
+                    setattr(item, name, value.astimezone(times.VN_TZ))
+            return Record(raw, getattr(item, endpoint.key_field),
+                          getattr(item, endpoint.updated_field), item=item)
     try:
         item = _decoder(endpoint.struct).decode(raw)
     except msgspec.ValidationError as exc:
