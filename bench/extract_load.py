@@ -7,16 +7,20 @@ Serves the cached scale-1.0 province store (``.local/simstore``; built or reused
 validation, semantic and reference checks, PII hashing, binary COPY, one transaction per
 batch with its audit row and watermark — in a child process into a fresh database
 (``govkpi_bench_extract``, dropped and recreated), units and procedures first, then the
-dossiers. Reports dossiers/s of the ``hoso`` batch (and of the whole run), the extractor's
-peak RSS (``ru_maxrss`` of the child), the server's peak RSS (VmHWM) and the PostgreSQL
-backends' peak RSS seen while loading (sampled; shared buffers are counted in each backend
-that touched them, so this is an upper bound). Results go to ``bench/results/``.
+dossiers; ``--reps`` times (one server, a fresh database each time). Reports per run and as
+the median: dossiers/s of the ``hoso`` batch (and of the whole extractor process), the
+extractor's peak RSS (``ru_maxrss`` of the child), the server's peak RSS (VmHWM), the
+PostgreSQL backends' peak RSS seen while loading (sampled; shared buffers are counted in each
+backend that touched them, so an upper bound), and where the CPU went: µs per dossier of the
+extractor, the simulator, the PostgreSQL backends and the whole machine (on 2 cores, 40,000
+dossiers/s leaves 50 µs of CPU per dossier for all of them). Results go to
+``bench/results/``.
 
-    .venv/bin/python bench/extract_load.py                    # 1,000,000 dossiers, 2017
-    .venv/bin/python bench/extract_load.py --page-size 500 --concurrency 8
+    .venv/bin/python bench/extract_load.py                    # 1,000,000 dossiers, 3 runs
+    .venv/bin/python bench/extract_load.py --reps 5 --page-size 500
 
 Targets (issue 4, 2-core machine, simulator and PostgreSQL beside it): >= 40,000 dossiers/s
-and <= 400 MB peak RSS for the extractor.
+(median) and <= 400 MB peak RSS for the extractor.
 """
 
 from __future__ import annotations
