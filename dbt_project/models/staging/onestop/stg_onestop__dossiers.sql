@@ -43,6 +43,15 @@ renamed as (
                 then jsonb_array_length(payload -> 'PhieuXinLoi')
             else 0
         end as apology_letter_count,
+        -- QuaTrinhXuLy and PhieuXinLoi stay JSON arrays here; intermediate models unnest them.
+        case
+            when jsonb_typeof(payload -> 'QuaTrinhXuLy') = 'array' then payload -> 'QuaTrinhXuLy'
+            else '[]'::jsonb
+        end as processing_events,
+        case
+            when jsonb_typeof(payload -> 'PhieuXinLoi') = 'array' then payload -> 'PhieuXinLoi'
+            else '[]'::jsonb
+        end as apology_letters,
         payload ->> 'ChuHoSo' as applicant_name_hash,
         payload ->> 'SoGiayTo' as applicant_id_number_hash,
         payload ->> 'SoDienThoai' as applicant_phone_hash,

@@ -1,0 +1,170 @@
+{{
+    config(
+        indexes=[
+            {'columns': ['dossier_code', 'period_grain', 'period_start'], 'unique': true},
+            {'columns': ['period_grain', 'period_start', 'unit_code']},
+            {'columns': ['period_grain', 'period_start', 'procedure_code']},
+        ]
+    )
+}}
+
+-- One row per dossier, period grain (month, quarter, year) and period, from the period of
+-- receipt through the period it finished (or, while unfinished, the latest period in the data),
+-- classified at the period end by the national portal's definitions (DOMAIN §3) under both
+-- supplement conventions. A pending dossier is judged by what was known at the period end: the
+-- due-date version in force then, the supplement requests made by then, and whether it was
+-- waiting for the citizen then (the clock stands still: pending within deadline).
+with dossiers as (
+
+    select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }}
+
+),
+
+due_date_versions as (
+
+    select * from {{ ref('int_dossier_due_dates') }}
+
+),
+
+supplement_requests as (
+
+    select
+        dossier_code,
+        {{ to_local_date('requested_at') }} as requested_date,
+        {{ to_local_date('wait_ended_at') }} as wait_ended_date
+    from {{ ref('int_dossier_supplement_requests') }}
+
+),
+
+data_horizon as (
+
+    select max(greatest(received_date, finished_date)) as last_date
+    from dossiers
+
+),
+
+grains (period_grain, period_length) as (
+
+    values
+        ('month', interval '1 month'),
+        ('quarter', interval '3 months'),
+        ('year', interval '1 year')
+
+),
+
+dossier_periods as (
+
+    select
+        dossiers.*,
+        grains.period_grain,
+        periods.period_start::date as period_start,
+        (periods.period_start + grains.period_length - interval '1 day')::date as period_end
+    from dossiers
+    cross join data_horizon
+    cross join grains
+    cross join lateral generate_series(
+        date_trunc(grains.period_grain, dossiers.received_date::timestamp),
+        date_trunc(
+            grains.period_grain,
+            greatest(
+                dossiers.received_date,
+                coalesce(dossiers.finished_date, data_horizon.last_date)
+            )::timestamp
+        ),
+        grains.period_length
+    ) as periods (period_start)
+
+),
+
+known_at_period_end as (
+
+    select
+        dossier_periods.*,
+        coalesce(finished_date <= period_end, false) as is_finished_by_period_end,
+        version_in_force.due_date as due_date_at_period_end,
+        version_in_force.due_date_portal as due_date_portal_at_period_end,
+        coalesce(requests_by_then.request_count, 0) as supplement_requests_by_period_end,
+        coalesce(requests_by_then.is_waiting, false) as is_awaiting_supplement_at_period_end
+    from dossier_periods
+    left join lateral (
+        select
+            due_date_versions.due_date,
+            due_date_versions.due_date_portal
+        from due_date_versions
+        where due_date_versions.dossier_code = dossier_periods.dossier_code
+            and due_date_versions.clock_restart_date <= dossier_periods.period_end
+        order by due_date_versions.version_number desc
+        limit 1
+    ) as version_in_force on true
+    left join lateral (
+        select
+            count(*) as request_count,
+            bool_or(
+                supplement_requests.wait_ended_date is null
+                or supplement_requests.wait_ended_date > dossier_periods.period_end
+            ) as is_waiting
+        from supplement_requests
+        where supplement_requests.dossier_code = dossier_periods.dossier_code
+            and supplement_requests.requested_date <= dossier_periods.period_end
+    ) as requests_by_then on true
+
+),
+
+classified as (
+
+    select
+        dossier_code,
+        unit_code,
+        procedure_code,
+        period_grain,
+        period_start,
+        period_end,
+        extract(year from period_start)::integer as period_year,
+        extract(quarter from period_start)::integer as period_quarter,
+        extract(month from period_start)::integer as period_month,
+        received_at,
+        finished_at,
+        outcome,
+        date_trunc(period_grain, received_date::timestamp)::date = period_start
+            as is_received_in_period,
+        coalesce(finished_date between period_start and period_end, false)
+            as is_finished_in_period,
+        -- Finished: classified once and for all at the end of processing. Pending: judged at
+        -- the period end; a dossier waiting for the citizen's supplement is within deadline.
+        case when is_finished_by_period_end then due_date else due_date_at_period_end end
+            as due_date,
+        case
+            when is_finished_by_period_end then due_date_portal
+            else due_date_portal_at_period_end
+        end as due_date_portal,
+        case
+            when is_finished_by_period_end
+                then case is_late when true then 'late' when false then 'on_time' end
+            when due_date_at_period_end is null then null
+            when is_awaiting_supplement_at_period_end then 'pending_within_deadline'
+            when period_end <= due_date_at_period_end then 'pending_within_deadline'
+            else 'overdue'
+        end as deadline_class,
+        case
+            when is_finished_by_period_end
+                then case is_late_portal when true then 'late' when false then 'on_time' end
+            when due_date_portal_at_period_end is null then null
+            -- Portal: more than one supplement request counts as late.
+            when supplement_requests_by_period_end > 1 then 'overdue'
+            when is_awaiting_supplement_at_period_end then 'pending_within_deadline'
+            when period_end <= due_date_portal_at_period_end then 'pending_within_deadline'
+            else 'overdue'
+        end as deadline_class_portal,
+        supplement_request_count,
+        is_refused,
+        is_withdrawn,
+        apology_letter_count,
+        has_timely_apology_letter,
+        has_timely_apology_letter_portal,
+        processing_working_days,
+        processing_working_days_portal
+    from known_at_period_end
+
+)
+
+select * from classified
