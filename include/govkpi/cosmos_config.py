@@ -61,4 +61,6 @@ def render_config(*selectors: str) -> RenderConfig:
         test_behavior=TestBehavior.BUILD,
         should_detach_multiple_parents_tests=True,
         select=list(selectors),
+        # exposures document who reads the marts (BI, the ranking report): nothing to run
+        exclude=["resource_type:exposure"],
     )

@@ -110,12 +110,16 @@ class Warehouse:
         return f"warehouse unreachable at {self.where} (database {self.dbname}): {reason}; {hint}"
 
     def ensure_database(self) -> Warehouse:
-        """Create the database if the server answers but it does not exist yet."""
+        """Create the database if the server answers but it does not exist yet, and the
+        server's roles (``bi_reader``, :mod:`govkpi.roles`) if they are missing."""
         import psycopg
         from psycopg import sql
 
+        from govkpi.roles import ensure_bi_reader_role
+
         try:
-            with self.connect():
+            with self.connect(autocommit=True) as conn:
+                ensure_bi_reader_role(conn)
                 return self
         except WarehouseUnreachable as exc:
             cause = exc.__cause__
@@ -123,6 +127,7 @@ class Warehouse:
                 raise
         with self.with_database("postgres").connect(autocommit=True) as conn:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.dbname)))
+            ensure_bi_reader_role(conn)
         return self
 
     def drop_database(self) -> None:
