@@ -230,9 +230,11 @@ def cmd_demo(args) -> int:
         run_dag("kpi_refresh")
     _step(f"dbt models, tests and the gate passed (task logs: {log_path})")
     _step(f"KPI table {args.year}")
-    from govkpi.report import kpi_table
+    from govkpi.report import kpi_table, province_summary
 
     print(kpi_table(wh, args.year))
+    _step(f"KPI summary {args.year}: the province per quarter and for the year")
+    print(province_summary(wh, args.year))
     _step(f"demo finished in {time.perf_counter() - started:.0f}s")
     return 0
 
