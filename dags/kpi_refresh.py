@@ -44,6 +44,7 @@ def kpi_refresh():
         profile_config=cosmos_config.profile_config,
         execution_config=cosmos_config.execution_config,
         render_config=cosmos_config.render_config(),
+        operator_args=cosmos_config.operator_args,
     )
 
     @task(outlets=[KPI_MARTS])
