@@ -1,7 +1,14 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dossier_code',
+        on_schema_change='fail',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'version_number'], 'unique': true},
+            {'columns': ['batch_id']},
+            {'columns': ['procedure_code']},
         ]
     )
 }}
@@ -17,21 +24,51 @@
 --     arrives: due = the full processing time counted from that arrival (15:00 rule included);
 --   portal (national portal): the supplement interval is subtracted: due = the receipt-based due
 --     date moved by the working days between each request and the arrival of the complete dossier.
-with dossiers as (
+-- Incremental (delete+insert on dossier_code): a run recomputes every version of the dossiers
+-- with a version loaded since the newest batch seen here, and of the dossiers of a procedure
+-- loaded since then (its processing time may have changed). batch_id is the newer of the
+-- dossier's and its procedure's batch. A change of the holiday calendar needs --full-refresh.
+-- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
+-- statistics, not on those of an empty table.
+with procedures as (
 
-    select * from {{ ref('stg_onestop__dossiers') }}
+    select * from {{ ref('stg_onestop__procedures') }}
 
 ),
 
-procedures as (
+{% if is_incremental() %}
+changed_dossiers as (
 
-    select * from {{ ref('stg_onestop__procedures') }}
+    {{ changed_dossier_codes(this) }}
+
+    union
+
+    select seen.dossier_code
+    from {{ this }} as seen
+    where seen.procedure_code in (
+        select procedures.procedure_code
+        from procedures
+        where procedures.batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
+    )
+
+),
+{% endif %}
+
+dossiers as (
+
+    select * from {{ ref('stg_onestop__dossiers') }}
+    {% if is_incremental() %}
+    where dossier_code in (select changed_dossiers.record_key from changed_dossiers)
+    {% endif %}
 
 ),
 
 supplement_requests as (
 
     select * from {{ ref('int_dossier_supplement_requests') }}
+    {% if is_incremental() %}
+    where dossier_code in (select dossiers.dossier_code from dossiers)
+    {% endif %}
 
 ),
 
@@ -39,6 +76,8 @@ dossiers_with_processing_time as (
 
     select
         dossiers.dossier_code,
+        dossiers.procedure_code,
+        greatest(dossiers.batch_id, procedures.batch_id) as batch_id,
         dossiers.received_at,
         dossiers.source_due_at,
         procedures.processing_time_amount,
@@ -59,6 +98,8 @@ receipt_versions as (
 
     select
         dossier_code,
+        procedure_code,
+        batch_id,
         processing_time_amount,
         processing_time_unit,
         received_at,
@@ -99,6 +140,8 @@ restarts as (
         closed_waits.request_number,
         closed_waits.supplement_received_at,
         closed_waits.cumulative_wait_working_days,
+        receipt_versions.procedure_code,
+        receipt_versions.batch_id,
         receipt_versions.processing_time_amount,
         receipt_versions.processing_time_unit,
         receipt_versions.receipt_due_date
@@ -128,7 +171,9 @@ restart_versions as (
             when restarts.cumulative_wait_working_days = 0 then restarts.receipt_due_date
             else portal_due_day.calendar_date
         end as due_date_portal,
-        restarts.cumulative_wait_working_days
+        restarts.cumulative_wait_working_days,
+        restarts.procedure_code,
+        restarts.batch_id
     from restarts_with_legal_due_date as restarts
     {{ join_calendar_date(calendar, 'receipt_due_day', 'restarts.receipt_due_date') }}
     {{ join_add_working_days(
@@ -150,7 +195,9 @@ versions as (
         legal_due_date,
         receipt_due_date as due_date,
         receipt_due_date as due_date_portal,
-        0::bigint as cumulative_wait_working_days
+        0::bigint as cumulative_wait_working_days,
+        procedure_code,
+        batch_id
     from receipt_versions
 
     union all
@@ -168,5 +215,7 @@ select
     legal_due_date,
     due_date,
     due_date_portal,
-    cumulative_wait_working_days
+    cumulative_wait_working_days,
+    procedure_code,
+    batch_id
 from versions

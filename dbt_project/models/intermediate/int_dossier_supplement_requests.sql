@@ -1,7 +1,13 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dossier_code',
+        on_schema_change='fail',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'request_number'], 'unique': true},
+            {'columns': ['batch_id']},
         ]
     )
 }}
@@ -11,9 +17,16 @@
 -- wait repeat status 3 and are not new requests); the wait ends at the next event with another
 -- status: "Nhận hồ sơ bổ sung" (the complete dossier arrived, DOMAIN §3) or an end of processing
 -- (withdrawn, refused, stopped: the complete dossier never arrived).
+-- Incremental: a run recomputes every request of the dossiers with a version loaded since the
+-- newest batch seen here (delete+insert on dossier_code, so a request that disappeared goes too).
+-- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
+-- statistics, not on those of an empty table.
 with dossiers as (
 
     select * from {{ ref('stg_onestop__dossiers') }}
+    {% if is_incremental() %}
+    where {{ is_changed_dossier('dossier_code', this) }}
+    {% endif %}
 
 ),
 
@@ -21,6 +34,7 @@ events as (
 
     select
         dossiers.dossier_code,
+        dossiers.batch_id,
         history.event_number,
         (history.event ->> 'ThoiDiem')::timestamptz as event_at,
         (history.event ->> 'TrangThai')::integer as status_code
@@ -63,6 +77,7 @@ requests as (
 
     select
         dossier_code,
+        batch_id,
         event_sequence,
         event_at as requested_at,
         wait_end_sequence
@@ -76,6 +91,7 @@ waits as (
 
     select
         requests.dossier_code,
+        requests.batch_id,
         row_number() over (
             partition by requests.dossier_code order by requests.event_sequence
         )::integer as request_number,
@@ -98,5 +114,6 @@ select
     case
         when wait_end_status_code not between 4 and 8 then wait_ended_at
     end as supplement_received_at,
-    coalesce(wait_end_status_code between 4 and 8, false) as ended_during_wait
+    coalesce(wait_end_status_code between 4 and 8, false) as ended_during_wait,
+    batch_id
 from waits

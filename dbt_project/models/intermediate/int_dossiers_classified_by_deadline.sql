@@ -1,7 +1,13 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dossier_code',
+        on_schema_change='fail',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'period_year'], 'unique': true},
+            {'columns': ['batch_id']},
             {'columns': ['unit_code', 'period_year']},
             {'columns': ['procedure_code', 'period_year']},
         ]
@@ -10,6 +16,10 @@
 
 -- The calendar-year rows of int_dossiers_classified_by_period with the law convention's due
 -- date and class: one row per dossier and year (kept for the yearly reports and checks).
+-- Incremental like int_dossiers_classified_by_period: the dossiers changed since the newest batch
+-- seen here and every unfinished dossier are recomputed (delete+insert on dossier_code).
+-- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
+-- statistics, not on those of an empty table.
 with dossier_periods as (
 
     select * from {{ ref('int_dossiers_classified_by_period') }}
@@ -18,7 +28,11 @@ with dossier_periods as (
 
 dossiers as (
 
-    select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }}
+    select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }} as all_dossiers
+    {% if is_incremental() %}
+    where all_dossiers.finished_at is null
+        or all_dossiers.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
+    {% endif %}
 
 )
 
@@ -37,7 +51,8 @@ select
     dossier_periods.is_received_in_period,
     dossier_periods.is_finished_in_period,
     dossier_periods.deadline_class,
-    dossier_periods.deadline_class_portal
+    dossier_periods.deadline_class_portal,
+    dossiers.batch_id
 from dossier_periods
 inner join dossiers
     on dossier_periods.dossier_code = dossiers.dossier_code

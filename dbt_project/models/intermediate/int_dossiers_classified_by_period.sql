@@ -1,7 +1,13 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dossier_code',
+        on_schema_change='fail',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'period_grain', 'period_start'], 'unique': true},
+            {'columns': ['batch_id']},
             {'columns': ['period_grain', 'period_start', 'unit_code']},
             {'columns': ['period_grain', 'period_start', 'procedure_code']},
         ]
@@ -14,9 +20,25 @@
 -- supplement conventions. A pending dossier is judged by what was known at the period end: the
 -- due-date version in force then, the supplement requests made by then, and whether it was
 -- waiting for the citizen then (the clock stands still: pending within deadline).
-with dossiers as (
+-- Incremental (delete+insert on dossier_code): a run recomputes every period of the dossiers
+-- changed since the newest batch seen here, and of every unfinished dossier, the only ones whose
+-- periods depend on the data horizon (they run to the latest period in the data). The periods of
+-- a finished, unchanged dossier never change.
+-- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
+-- statistics, not on those of an empty table.
+with all_dossiers as (
 
     select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }}
+
+),
+
+dossiers as (
+
+    select * from all_dossiers
+    {% if is_incremental() %}
+    where all_dossiers.finished_at is null
+        or all_dossiers.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
+    {% endif %}
 
 ),
 
@@ -39,7 +61,7 @@ supplement_requests as (
 data_horizon as (
 
     select max(greatest(received_date, finished_date)) as last_date
-    from dossiers
+    from all_dossiers
 
 ),
 
@@ -162,7 +184,8 @@ classified as (
         has_timely_apology_letter,
         has_timely_apology_letter_portal,
         processing_working_days,
-        processing_working_days_portal
+        processing_working_days_portal,
+        batch_id
     from known_at_period_end
 
 )

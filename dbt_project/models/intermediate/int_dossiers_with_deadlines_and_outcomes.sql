@@ -1,7 +1,14 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='dossier_code',
+        on_schema_change='fail',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code'], 'unique': true},
+            {'columns': ['batch_id']},
+            {'columns': ['finished_at']},
             {'columns': ['unit_code']},
             {'columns': ['procedure_code']},
         ]
@@ -13,21 +20,41 @@
 
 -- One row per dossier: its due dates under both supplement conventions, supplement requests,
 -- outcome, apology letters and processing time (DOMAIN §3). Dates are local (Asia/Ho_Chi_Minh).
+-- Incremental (delete+insert on dossier_code): a run recomputes the dossiers whose due dates were
+-- recomputed since the newest batch seen here (int_dossier_due_dates: a new version of the
+-- dossier or of its procedure); batch_id, the newer of the two batches, is the cursor of the
+-- models built from this one.
+-- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
+-- statistics, not on those of an empty table.
 with dossiers as (
 
     select * from {{ ref('stg_onestop__dossiers') }}
+    {% if is_incremental() %}
+    where dossier_code in (
+        select changed.dossier_code
+        from {{ ref('int_dossier_due_dates') }} as changed
+        where changed.version_number = 0
+            and changed.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
+    )
+    {% endif %}
 
 ),
 
 due_date_versions as (
 
     select * from {{ ref('int_dossier_due_dates') }}
+    {% if is_incremental() %}
+    where dossier_code in (select dossiers.dossier_code from dossiers)
+    {% endif %}
 
 ),
 
 supplement_requests as (
 
     select * from {{ ref('int_dossier_supplement_requests') }}
+    {% if is_incremental() %}
+    where dossier_code in (select dossiers.dossier_code from dossiers)
+    {% endif %}
 
 ),
 
@@ -93,7 +120,8 @@ dossier_facts as (
         coalesce(supplements.supplement_wait_working_days, 0) as supplement_wait_working_days,
         coalesce(supplements.ended_during_supplement_wait, false) as ended_during_supplement_wait,
         dossiers.apology_letters,
-        jsonb_array_length(dossiers.apology_letters) as apology_letter_count
+        jsonb_array_length(dossiers.apology_letters) as apology_letter_count,
+        receipt_version.batch_id
     from dossiers
     inner join receipt_version
         on dossiers.dossier_code = receipt_version.dossier_code
@@ -204,7 +232,8 @@ classified as (
                     finished_day.working_day_number - receipt_day.working_day_number
                     - dossier.supplement_wait_working_days
                 )
-        end as processing_working_days_portal
+        end as processing_working_days_portal,
+        dossier.batch_id
     from with_portal_due_date as dossier
     left join timely_letters
         on dossier.dossier_code = timely_letters.dossier_code

@@ -1,20 +1,26 @@
 -- One row per dossier: the latest extracted version, renamed and typed. Times arrive as ISO 8601
 -- strings with +07:00 and become timestamptz; personal fields are already HMAC hashes.
-with source as (
+-- The latest version is the one no other version of the key is newer than (by source_updated_at,
+-- NULL oldest, then batch_id; the loader never lands a (key, version) twice in a batch, so the
+-- order is total). Written as NOT EXISTS rather than a window so the view stays flat: a filter on
+-- dossier_code (the incremental models' changed dossiers) reaches the raw key index.
+with latest_versions as (
 
-    select * from {{ source('onestop', 'hoso') }}
-
-),
-
-latest_versions as (
-
-    select
-        *,
-        row_number() over (
-            partition by record_key
-            order by source_updated_at desc nulls last, batch_id desc
-        ) as version_rank
-    from source
+    select *
+    from {{ source('onestop', 'hoso') }} as version
+    where not exists (
+        select 1
+        from {{ source('onestop', 'hoso') }} as newer
+        where newer.record_key = version.record_key
+            and (
+                newer.source_updated_at > version.source_updated_at
+                or (newer.source_updated_at is not null and version.source_updated_at is null)
+                or (
+                    newer.source_updated_at is not distinct from version.source_updated_at
+                    and newer.batch_id > version.batch_id
+                )
+            )
+    )
 
 ),
 
@@ -59,7 +65,6 @@ renamed as (
         source_updated_at,
         batch_id
     from latest_versions
-    where version_rank = 1
 
 )
 

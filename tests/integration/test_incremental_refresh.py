@@ -1,0 +1,166 @@
+"""The incremental one-stop chain equals a full refresh of the same data.
+
+A simulated province is loaded in two steps (as of the end of Q3 2017, then incrementally as of
+the end of Q4 2017: one more quarter); ``dbt build`` runs after each load, the second one
+incrementally. Every one-stop fact and every incremental model is then saved and compared, row
+for row (EXCEPT ALL both ways), with a ``dbt build --full-refresh`` of the same final data. The
+data holds a dossier that changed state between the loads (pending, then finished), one
+re-extracted unchanged (a new raw version with the same record), and one not re-extracted at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from govkpi.calendar import VN_TZ
+from govkpi.extract import extract
+from govkpi.simulator import SimulatedProvince
+from tests.helpers import dbt, query
+from tests.integration._ingest import settings
+
+FIRST = dt.datetime(2017, 9, 30, 23, 59, 59, tzinfo=VN_TZ)
+SECOND = dt.datetime(2017, 12, 31, 23, 59, 59, tzinfo=VN_TZ)
+INCREMENTAL = [
+    "intermediate.int_dossier_supplement_requests",
+    "intermediate.int_dossier_due_dates",
+    "intermediate.int_dossiers_with_deadlines_and_outcomes",
+    "intermediate.int_dossiers_classified_by_period",
+    "intermediate.int_dossiers_classified_by_deadline",
+]
+FACTS = [
+    f"marts.fct_dossier_resolution_{scope}_{grain}"
+    for scope, grains in (("unit", ("month", "quarter", "year")),
+                          ("province", ("month", "quarter", "year")),
+                          ("procedure", ("year",)))
+    for grain in grains
+]
+COMPARED = [*INCREMENTAL, "intermediate.int_dossier_resolution_kpis", *FACTS]
+SELECTION = ["--select", "stg_onestop__dossiers", "int_dossier_supplement_requests+"]
+
+
+def _build_rows_inserted(*args: str) -> dict[str, int]:
+    """dbt build; the rows each incremental model inserted (its last statement's count)."""
+    from dbt.cli.main import dbtRunner
+
+    from govkpi import config
+
+    res = dbtRunner().invoke(["build", *args, "--project-dir", str(config.DBT_PROJECT_DIR),
+                              "--profiles-dir", str(config.DBT_PROJECT_DIR), "--quiet"])
+    failed = [f"{r.node.name}: {r.status} {r.message}" for r in res.result or []
+              if str(r.status) not in ("success", "pass")]
+    assert res.success, f"dbt build {' '.join(args)} failed: {res.exception or ''} {failed}"
+    return {r.node.name: r.adapter_response.get("rows_affected", -1) for r in res.result
+            if r.node.resource_type == "model" and r.node.config.materialized == "incremental"}
+
+
+@pytest.fixture(scope="module")
+def refreshed(fresh_warehouse_module):
+    """(warehouse, rows inserted by the incremental build, dossiers picked as examples)."""
+    wh = fresh_warehouse_module
+    with SimulatedProvince(seed=45, dossiers=1500, years=(2017,), as_of=FIRST) as province:
+        conf = settings(province, page_size=200)
+        extract("onestop", wh, conf["onestop"])
+        dbt("build")
+        first_batch = query(wh, "select max(batch_id) from raw_onestop.hoso")[0][0]
+        province.set_as_of(SECOND)
+        extract("onestop", wh, conf["onestop"])
+        # re-read a slice of the first quarter: new raw versions of dossiers that did not change
+        extract("onestop", wh, conf["onestop"], ["hoso"], mode="backfill",
+                window_from=dt.datetime(2017, 2, 1, tzinfo=VN_TZ),
+                window_to=dt.datetime(2017, 2, 8, tzinfo=VN_TZ))
+    # examples, from the raw versions
+    changed_state = query(wh, """
+        select old.record_key
+        from raw_onestop.hoso as old
+        join raw_onestop.hoso as new
+            on new.record_key = old.record_key and new.batch_id > %(b)s
+        where old.batch_id <= %(b)s
+            and (old.payload ->> 'TrangThaiHoSo')::int not between 4 and 8
+            and (new.payload ->> 'TrangThaiHoSo')::int between 4 and 8
+        order by 1 limit 1""", {"b": first_batch})
+    unchanged = query(wh, """
+        select old.record_key
+        from raw_onestop.hoso as old
+        join raw_onestop.hoso as new
+            on new.record_key = old.record_key and new.batch_id > %(b)s
+        where old.batch_id <= %(b)s and new.payload = old.payload
+            and not exists (select 1 from raw_onestop.hoso as other
+                            where other.record_key = old.record_key
+                                and other.payload <> old.payload)
+        order by 1 limit 1""", {"b": first_batch})
+    untouched = query(wh, """
+        select record_key from raw_onestop.hoso group by record_key
+        having max(batch_id) <= %(b)s order by 1 limit 1""", {"b": first_batch})
+    assert changed_state, "no dossier was pending after the first load and finished after"
+    assert unchanged, "no dossier was re-extracted unchanged"
+    assert untouched, "every dossier was re-extracted"
+    examples = {"changed_state": changed_state[0][0], "unchanged": unchanged[0][0],
+                "untouched": untouched[0][0], "first_batch": first_batch}
+    before = {code: query(wh, "select batch_id, outcome from "
+                              "intermediate.int_dossiers_with_deadlines_and_outcomes "
+                              "where dossier_code = %s", (code,))
+              for code in (examples["changed_state"], examples["untouched"])}
+    inserted = _build_rows_inserted(*SELECTION)
+    examples["before"] = before
+    with wh.connect() as conn:
+        conn.execute("create schema incremental_result")
+        for table in COMPARED:
+            conn.execute(f"create table incremental_result.{table.split('.')[1]} as "
+                         f"select * from {table}")
+        conn.commit()
+    _build_rows_inserted(*SELECTION, "--full-refresh")
+    return wh, inserted, examples
+
+
+@pytest.mark.parametrize("table", COMPARED)
+def test_incremental_build_equals_a_full_refresh(refreshed, table):
+    wh, *_ = refreshed
+    saved = f"incremental_result.{table.split('.')[1]}"
+    total = query(wh, f"select count(*) from {table}")[0][0]
+    assert total > 0
+    assert query(wh, f"select count(*) from {saved}")[0][0] == total
+    only_incremental = query(wh, f"select * from {saved} except all select * from {table}")
+    only_full = query(wh, f"select * from {table} except all select * from {saved}")
+    assert only_incremental == [], f"{table}: rows only in the incremental build"
+    assert only_full == [], f"{table}: rows only in the full refresh"
+
+
+def test_the_incremental_build_recomputes_only_changed_dossiers(refreshed):
+    wh, inserted, _ = refreshed
+    dossiers = query(wh, "select count(*) from "
+                         "intermediate.int_dossiers_with_deadlines_and_outcomes")[0][0]
+    assert set(inserted) == {t.split(".")[1] for t in INCREMENTAL}
+    assert 0 < inserted["int_dossiers_with_deadlines_and_outcomes"] < dossiers
+    period_rows = query(wh, "select count(*) from "
+                            "intermediate.int_dossiers_classified_by_period")[0][0]
+    assert 0 < inserted["int_dossiers_classified_by_period"] < period_rows
+
+
+def test_the_example_dossiers(refreshed):
+    wh, _, examples = refreshed
+    first_batch = examples["first_batch"]
+
+    def state(code):
+        return query(wh, "select batch_id, outcome, finished_at is not null from "
+                         "intermediate.int_dossiers_with_deadlines_and_outcomes "
+                         "where dossier_code = %s", (code,))[0]
+
+    # pending after the first load, finished after the second: recomputed, now finished
+    (old_batch, old_outcome), = examples["before"][examples["changed_state"]]
+    batch, outcome, finished = state(examples["changed_state"])
+    assert old_outcome is None
+    assert outcome is not None
+    assert finished
+    assert old_batch <= first_batch < batch
+    # re-extracted unchanged: recomputed from its new version (same values, see the equality)
+    assert state(examples["unchanged"])[0] > first_batch
+    # not re-extracted: kept as the first build made it
+    assert examples["before"][examples["untouched"]][0][0] == state(examples["untouched"])[0]
+    # its yearly row carries the new period end's classification in both builds alike
+    rows = query(wh, "select deadline_class from incremental_result."
+                     "int_dossiers_classified_by_deadline where dossier_code = %s",
+                 (examples["changed_state"],))
+    assert rows
+    assert all(r[0] in ("on_time", "late") for r in rows)
