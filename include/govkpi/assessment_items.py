@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from govkpi.errors import ConfigError
+from govkpi.yaml_lines import yaml_lines
 
 DEFAULT_PATH = Path(__file__).with_name("assessment_items.yaml")
 
@@ -182,24 +183,18 @@ class _Lines:
     """Line numbers of the YAML nodes, so errors can point at the line to fix."""
 
     def __init__(self, text: str) -> None:
+        lines = yaml_lines(text).lines
+        self.top = {path[0]: line for path, line in lines.items()
+                    if len(path) == 1 and isinstance(path[0], str)}
         self.item_lines: list[int] = []
         self.field_lines: list[dict[str, int]] = []
-        self.top: dict[str, int] = {}
-        try:
-            root = yaml.compose(text)
-        except yaml.YAMLError:
-            return
-        if not isinstance(root, yaml.MappingNode):
-            return
-        for key, node in root.value:
-            self.top[key.value] = key.start_mark.line + 1
-            if key.value == "items" and isinstance(node, yaml.SequenceNode):
-                for item in node.value:
-                    self.item_lines.append(item.start_mark.line + 1)
-                    fields = {}
-                    if isinstance(item, yaml.MappingNode):
-                        fields = {k.value: k.start_mark.line + 1 for k, _ in item.value}
-                    self.field_lines.append(fields)
+        while ("items", len(self.item_lines)) in lines:
+            index = len(self.item_lines)
+            self.item_lines.append(lines["items", index])
+            self.field_lines.append({
+                path[2]: line for path, line in lines.items()
+                if len(path) == 3 and path[:2] == ("items", index) and isinstance(path[2], str)
+            })
 
 
 def load_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:

@@ -110,17 +110,21 @@ class Warehouse:
         return f"warehouse unreachable at {self.where} (database {self.dbname}): {reason}; {hint}"
 
     def ensure_database(self) -> Warehouse:
-        """Create the database if the server answers but it does not exist yet, and the
-        server's roles (``bi_reader``, :mod:`govkpi.roles`) if they are missing."""
+        """Create the database if the server answers but it does not exist yet, the server's
+        roles (``bi_reader``, :mod:`govkpi.roles`) if they are missing, and the methodology
+        tables the ranking models read (``ranking_config``, :mod:`govkpi.ranking.methodology`)."""
         import psycopg
         from psycopg import sql
 
+        from govkpi.ranking.methodology import ensure_schema
         from govkpi.roles import ensure_bi_reader_role
 
         try:
             with self.connect(autocommit=True) as conn:
                 ensure_bi_reader_role(conn)
-                return self
+            with self.connect() as conn:
+                ensure_schema(conn)
+            return self
         except WarehouseUnreachable as exc:
             cause = exc.__cause__
             if not (isinstance(cause, psycopg.OperationalError) and "does not exist" in str(cause)):
@@ -128,6 +132,8 @@ class Warehouse:
         with self.with_database("postgres").connect(autocommit=True) as conn:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.dbname)))
             ensure_bi_reader_role(conn)
+        with self.connect() as conn:
+            ensure_schema(conn)
         return self
 
     def drop_database(self) -> None:

@@ -428,7 +428,7 @@ def built(fresh_warehouse_module):
     facts = ("unit_month", "unit_quarter", "unit_year", "procedure_year", "province_month",
              "province_quarter", "province_year")
     dbt("build", "--indirect-selection", "buildable", "--select",
-        *(f"+fct_dossier_resolution_{f}+" for f in facts))
+        *(f"+fct_dossier_resolution_{f}" for f in facts))
     return warehouse
 
 

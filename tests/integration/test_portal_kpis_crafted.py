@@ -312,7 +312,7 @@ def built(fresh_warehouse_module):
         srv.set_as_of(SECOND_CRAWL)
         extract("dvc", wh, conf)  # incremental: the reform's level changes land as new versions
     dbt("build", "--indirect-selection", "buildable", "--select",
-        *(f"+fct_online_service_{f}+" for f in FACTS))
+        *(f"+fct_online_service_{f}" for f in FACTS))
     return wh
 
 
