@@ -73,7 +73,7 @@ def vm_hwm_mb(pid: int) -> float:
 def build(args: argparse.Namespace, dossiers: int) -> tuple[Path, dict]:
     cmd = [PYTHON, "-m", "govkpi.simulator.store", "build", "--seed", str(args.seed),
            "--dossiers", str(dossiers), "--years", ",".join(map(str, args.years)),
-           "--systems", "all"]
+           "--systems", getattr(args, "systems", "all")]
     if args.root:
         cmd += ["--root", args.root]
     if args.workers:

@@ -1,10 +1,15 @@
 {{
     config(
+        pre_hook='set local enable_nestloop = off',
         indexes=[
             {'columns': ['scope', 'period_grain', 'period_start', 'unit_code']},
         ]
     )
 }}
+
+-- enable_nestloop off (pre-hook, SET LOCAL: this model's transaction only): the aggregations
+-- run over scaffolds the planner cannot size (CTEs of unknown length), and a nested loop chosen
+-- on a one-row estimate ran for minutes where hash and merge joins stay linear.
 
 -- Every e-office KPI (DOMAIN §4, EO-1 … EO-5) as numerator, denominator and rate, written once
 -- for every scope the marts publish: unit × period (month, quarter, year; every department,
@@ -184,7 +189,8 @@ filled as (
         on scope_periods.scope = counts.scope
         and scope_periods.period_grain = counts.period_grain
         and scope_periods.period_start = counts.period_start
-        and scope_periods.unit_code is not distinct from counts.unit_code
+        -- an equality, so the join can hash (IS NOT DISTINCT FROM cannot)
+        and coalesce(scope_periods.unit_code, '') = coalesce(counts.unit_code, '')
 
 ),
 

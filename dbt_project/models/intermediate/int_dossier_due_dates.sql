@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['dossier_code', 'version_number'], 'unique': true},
             {'columns': ['batch_id']},
+            {'columns': ['refreshed_at']},
             {'columns': ['procedure_code']},
         ]
     )
@@ -48,7 +49,7 @@ changed_dossiers as (
     where seen.procedure_code in (
         select procedures.procedure_code
         from procedures
-        where procedures.batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
+        where procedures.batch_id > {{ incremental_cursor('batch_id') }}
     )
 
 ),
@@ -56,10 +57,11 @@ changed_dossiers as (
 
 dossiers as (
 
+    {% if is_incremental() -%}
+    {{ staged_dossiers_with_codes('select distinct record_key from changed_dossiers') }}
+    {%- else -%}
     select * from {{ ref('stg_onestop__dossiers') }}
-    {% if is_incremental() %}
-    where dossier_code in (select changed_dossiers.record_key from changed_dossiers)
-    {% endif %}
+    {%- endif %}
 
 ),
 
@@ -217,5 +219,8 @@ select
     due_date_portal,
     cumulative_wait_working_days,
     procedure_code,
-    batch_id
+    batch_id,
+    -- when this run wrote the row: the data tests check the latest refresh (macro
+    -- get_where_subquery)
+    '{{ run_started_at }}'::timestamptz as refreshed_at
 from versions

@@ -1,59 +1,158 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period_grain', 'period_start'],
+        on_schema_change='fail',
+        pre_hook='set local enable_nestloop = off',
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['scope', 'period_grain', 'period_start', 'unit_code', 'procedure_code']},
+            {'columns': ['period_grain', 'period_start']},
+            {'columns': ['source_batch_id']},
         ]
     )
 }}
+
+-- enable_nestloop off (pre-hook, SET LOCAL: this model's transaction only): the aggregations
+-- run over scaffolds the planner cannot size (CTEs of unknown length), and a nested loop chosen
+-- on a one-row estimate ran for minutes where hash and merge joins stay linear.
 
 -- Every one-stop KPI (DOMAIN §4, OS-1a … OS-7) as numerator, denominator and rate, written once
 -- for every scope the marts publish: unit × period (month, quarter, year; every department,
 -- district and commune that existed in the period, zeros and NULL rates when it had no dossiers),
 -- procedure × period (procedures with dossiers of those units) and the province × period (the
--- sum of its units). Dossiers of the province's own unit (level 1, never ranked) are left out. Unsuffixed columns follow the law's supplement convention (the clock
--- restarts when the complete dossier arrives); *_portal columns the national portal's (the
--- supplement interval is subtracted, more than one request counts as late).
+-- sum of its units). Dossiers of the province's own unit (level 1, never ranked) are left out.
+-- Unsuffixed columns follow the law's supplement convention (the clock restarts when the complete
+-- dossier arrives); *_portal columns the national portal's (the supplement interval is
+-- subtracted, more than one request counts as late).
+-- Incremental (delete+insert on the period): a run recomputes every scope of the periods that
+-- hold a dossier-period row whose contribution changed since this table's source_batch_id
+-- (int_dossiers_classified_by_period.contribution_batch_id), whose number of dossier-period rows
+-- changed (a row that disappeared: a back-dated end of processing), or all of them when the unit
+-- history changed (units_fingerprint). A period is recomputed whole, so medians and p90 stay exact.
 with units as (
 
     select * from {{ ref('stg_onestop__units') }}
 
 ),
 
-dossier_periods as (
+-- Not materialized: every reference reads the table itself, through its indexes.
+all_dossier_periods as not materialized (
 
     select * from {{ ref('int_dossiers_classified_by_period') }}
 
 ),
 
--- The reported periods of each grain: from the first to the last period in which a dossier was
--- received (a trailing period holding only carried-over dossiers, e.g. January 2018 for data
--- received up to December 2017, is not reported).
-received_bounds as (
+-- Dossier-period rows per period: the periods present, and (stored in dossier_period_count) how
+-- an incremental run sees that a period lost a row.
+period_counts as (
 
     select
         period_grain,
-        min(period_start) as first_period_start,
-        max(period_start) as last_period_start
-    from dossier_periods
-    where is_received_in_period
-    group by period_grain
+        period_start,
+        count(*) as dossier_period_count
+    from all_dossier_periods
+    group by period_grain, period_start
+
+),
+
+-- What of the unit list the scaffolding reads (re-extracted unchanged units do not count).
+units_fingerprint as (
+
+    select
+        md5(string_agg(
+            concat_ws('|', unit_code, unit_level, valid_from, valid_to), ',' order by unit_code
+        )) as fingerprint
+    from units
+
+),
+
+{% if is_incremental() -%}
+touched_periods as (
+
+    select period_counts.period_grain, period_counts.period_start
+    from period_counts
+    left join {{ this }} as before
+        on period_counts.period_grain = before.period_grain
+        and period_counts.period_start = before.period_start
+        and before.scope = 'province'
+    where before.dossier_period_count is distinct from period_counts.dossier_period_count
+        or (select units_fingerprint.fingerprint from units_fingerprint)
+        is distinct from (select max(seen.units_fingerprint) from {{ this }} as seen)
+
+    union
+
+    select distinct changed.period_grain, changed.period_start
+    from all_dossier_periods as changed
+    where changed.contribution_batch_id
+        > {{ incremental_cursor('source_batch_id') }}
+
+),
+
+dossier_periods as (
+
+    select all_dossier_periods.*
+    from all_dossier_periods
+    inner join touched_periods
+        on all_dossier_periods.period_grain = touched_periods.period_grain
+        and all_dossier_periods.period_start = touched_periods.period_start
+
+),
+{%- else -%}
+dossier_periods as (
+
+    select * from all_dossier_periods
+
+),
+{%- endif %}
+
+-- The reported periods of each grain: from the first to the last period in which a dossier was
+-- received (a trailing period holding only carried-over dossiers, e.g. January 2018 for data
+-- received up to December 2017, is not reported). Per grain, so that the (period_grain,
+-- period_start, …) index finds both ends without reading the table.
+received_bounds as (
+
+    select
+        grains.period_grain,
+        (
+            select min(received.period_start)
+            from all_dossier_periods as received
+            where received.period_grain = grains.period_grain and received.is_received_in_period
+        ) as first_period_start,
+        (
+            select max(received.period_start)
+            from all_dossier_periods as received
+            where received.period_grain = grains.period_grain and received.is_received_in_period
+        ) as last_period_start
+    from (values ('month'), ('quarter'), ('year')) as grains (period_grain)
 
 ),
 
 periods as (
 
-    select distinct
-        dossier_periods.period_grain,
-        dossier_periods.period_start,
-        dossier_periods.period_end,
-        dossier_periods.period_year,
-        dossier_periods.period_quarter,
-        dossier_periods.period_month
-    from dossier_periods
+    select
+        period_counts.period_grain,
+        period_counts.period_start,
+        (period_counts.period_start + case period_counts.period_grain
+            when 'month' then interval '1 month'
+            when 'quarter' then interval '3 months'
+            else interval '1 year'
+        end - interval '1 day')::date as period_end,
+        extract(year from period_counts.period_start)::integer as period_year,
+        extract(quarter from period_counts.period_start)::integer as period_quarter,
+        extract(month from period_counts.period_start)::integer as period_month,
+        period_counts.dossier_period_count
+    from period_counts
     inner join received_bounds
-        on dossier_periods.period_grain = received_bounds.period_grain
-        and dossier_periods.period_start
+        on period_counts.period_grain = received_bounds.period_grain
+        and period_counts.period_start
         between received_bounds.first_period_start and received_bounds.last_period_start
+    {% if is_incremental() -%}
+    inner join touched_periods
+        on period_counts.period_grain = touched_periods.period_grain
+        and period_counts.period_start = touched_periods.period_start
+    {%- endif %}
 
 ),
 
@@ -250,6 +349,7 @@ filled as (
         periods.period_year,
         periods.period_quarter,
         periods.period_month,
+        periods.dossier_period_count,
         coalesce(counts.received_count, 0) as received_count,
         coalesce(counts.finished_count, 0) as finished_count,
         coalesce(counts.finished_on_time_count, 0) as finished_on_time_count,
@@ -290,8 +390,10 @@ filled as (
         on scope_periods.scope = counts.scope
         and scope_periods.period_grain = counts.period_grain
         and scope_periods.period_start = counts.period_start
-        and scope_periods.unit_code is not distinct from counts.unit_code
-        and scope_periods.procedure_code is not distinct from counts.procedure_code
+        -- the scope's one member (a unit, a procedure or none) as an equality, so the join can
+        -- hash (IS NOT DISTINCT FROM cannot: a nested loop over every pair of rows)
+        and coalesce(scope_periods.unit_code, scope_periods.procedure_code, '')
+        = coalesce(counts.unit_code, counts.procedure_code, '')
 
 ),
 
@@ -395,7 +497,12 @@ kpis as (
         os7_dossier_count_portal as os7_denominator_portal,
         round(os7_mean_portal, 2)::numeric(9, 2) as os7_mean_working_days_portal,
         round(os7_median_portal::numeric, 2)::numeric(9, 2) as os7_median_working_days_portal,
-        round(os7_p90_portal::numeric, 2)::numeric(9, 2) as os7_p90_working_days_portal
+        round(os7_p90_portal::numeric, 2)::numeric(9, 2) as os7_p90_working_days_portal,
+        -- the incremental cursors (see the header)
+        dossier_period_count,
+        (select max(cursor.contribution_batch_id) from all_dossier_periods as cursor)
+            as source_batch_id,
+        (select units_fingerprint.fingerprint from units_fingerprint) as units_fingerprint
     from filled
 
 )

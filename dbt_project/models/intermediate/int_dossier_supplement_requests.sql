@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['dossier_code', 'request_number'], 'unique': true},
             {'columns': ['batch_id']},
+            {'columns': ['refreshed_at']},
         ]
     )
 }}
@@ -23,10 +24,11 @@
 -- statistics, not on those of an empty table.
 with dossiers as (
 
+    {% if is_incremental() -%}
+    {{ staged_dossiers_with_codes(changed_dossier_codes(this)) }}
+    {%- else -%}
     select * from {{ ref('stg_onestop__dossiers') }}
-    {% if is_incremental() %}
-    where {{ is_changed_dossier('dossier_code', this) }}
-    {% endif %}
+    {%- endif %}
 
 ),
 
@@ -115,5 +117,8 @@ select
         when wait_end_status_code not between 4 and 8 then wait_ended_at
     end as supplement_received_at,
     coalesce(wait_end_status_code between 4 and 8, false) as ended_during_wait,
-    batch_id
+    batch_id,
+    -- when this run wrote the row: the data tests check the latest refresh (macro
+    -- get_where_subquery)
+    '{{ run_started_at }}'::timestamptz as refreshed_at
 from waits

@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['dossier_code', 'period_year'], 'unique': true},
             {'columns': ['batch_id']},
+            {'columns': ['refreshed_at']},
             {'columns': ['unit_code', 'period_year']},
             {'columns': ['procedure_code', 'period_year']},
         ]
@@ -31,7 +32,7 @@ dossiers as (
     select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }} as all_dossiers
     {% if is_incremental() %}
     where all_dossiers.finished_at is null
-        or all_dossiers.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
+        or all_dossiers.batch_id > {{ incremental_cursor('batch_id') }}
     {% endif %}
 
 )
@@ -52,7 +53,10 @@ select
     dossier_periods.is_finished_in_period,
     dossier_periods.deadline_class,
     dossier_periods.deadline_class_portal,
-    dossiers.batch_id
+    dossiers.batch_id,
+    -- when this run wrote the row: the data tests check the latest refresh (macro
+    -- get_where_subquery)
+    '{{ run_started_at }}'::timestamptz as refreshed_at
 from dossier_periods
 inner join dossiers
     on dossier_periods.dossier_code = dossiers.dossier_code

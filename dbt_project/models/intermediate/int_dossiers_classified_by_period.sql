@@ -7,9 +7,9 @@
         post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'period_grain', 'period_start'], 'unique': true},
-            {'columns': ['batch_id']},
+            {'columns': ['contribution_batch_id']},
+            {'columns': ['refreshed_at']},
             {'columns': ['period_grain', 'period_start', 'unit_code']},
-            {'columns': ['period_grain', 'period_start', 'procedure_code']},
         ]
     )
 }}
@@ -24,9 +24,17 @@
 -- changed since the newest batch seen here, and of every unfinished dossier, the only ones whose
 -- periods depend on the data horizon (they run to the latest period in the data). The periods of
 -- a finished, unchanged dossier never change.
+-- contribution_batch_id is the cursor of int_dossier_resolution_kpis: the newest batch_id of
+-- int_dossiers_with_deadlines_and_outcomes (the "watermark") when what the row adds to
+-- its period's KPIs last changed (kept from the previous row when a recomputed row contributes
+-- the same): int_dossier_resolution_kpis recomputes only the periods holding such rows.
 -- The post-hook analyzes the table: the next models plan (and the next run deletes) on fresh
 -- statistics, not on those of an empty table.
-with all_dossiers as (
+{%- set raw_watermark -%}
+    (select coalesce(max(watermark.batch_id), 0) from all_dossiers as watermark)
+{%- endset %}
+-- Not materialized: every reference reads the table itself, through its indexes.
+with all_dossiers as not materialized (
 
     select * from {{ ref('int_dossiers_with_deadlines_and_outcomes') }}
 
@@ -37,7 +45,7 @@ dossiers as (
     select * from all_dossiers
     {% if is_incremental() %}
     where all_dossiers.finished_at is null
-        or all_dossiers.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
+        or all_dossiers.batch_id > {{ incremental_cursor('batch_id') }}
     {% endif %}
 
 ),
@@ -188,6 +196,52 @@ classified as (
         batch_id
     from known_at_period_end
 
+),
+
+-- What a row adds to its period's KPIs (int_dossier_resolution_kpis counts nothing else).
+final as (
+
+    select
+        classified.*,
+        {% if is_incremental() -%}
+        case
+            when (
+                classified.unit_code, classified.procedure_code,
+                classified.is_received_in_period, classified.is_finished_in_period,
+                classified.deadline_class, classified.deadline_class_portal,
+                classified.supplement_request_count, classified.is_refused,
+                classified.is_withdrawn, classified.apology_letter_count,
+                classified.has_timely_apology_letter, classified.has_timely_apology_letter_portal,
+                classified.processing_working_days, classified.processing_working_days_portal
+            ) is not distinct from (
+                previous.unit_code, previous.procedure_code,
+                previous.is_received_in_period, previous.is_finished_in_period,
+                previous.deadline_class, previous.deadline_class_portal,
+                previous.supplement_request_count, previous.is_refused,
+                previous.is_withdrawn, previous.apology_letter_count,
+                previous.has_timely_apology_letter, previous.has_timely_apology_letter_portal,
+                previous.processing_working_days, previous.processing_working_days_portal
+            ) then previous.contribution_batch_id
+            else {{ raw_watermark }}
+        end as contribution_batch_id,
+        {%- else -%}
+        {{ raw_watermark }} as contribution_batch_id,
+        {%- endif %}
+        '{{ run_started_at }}'::timestamptz as refreshed_at
+    from classified
+    {% if is_incremental() -%}
+    -- one probe of the unique index per recomputed row (OFFSET 0 keeps it a probe: the planner
+    -- would otherwise hash the whole table for a join it cannot size)
+    left join lateral (
+        select *
+        from {{ this }} as existing
+        where existing.dossier_code = classified.dossier_code
+            and existing.period_grain = classified.period_grain
+            and existing.period_start = classified.period_start
+        offset 0
+    ) as previous on true
+    {%- endif %}
+
 )
 
-select * from classified
+select * from final

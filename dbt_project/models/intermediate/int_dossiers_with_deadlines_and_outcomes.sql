@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['dossier_code'], 'unique': true},
             {'columns': ['batch_id']},
+            {'columns': ['refreshed_at']},
             {'columns': ['finished_at']},
             {'columns': ['unit_code']},
             {'columns': ['procedure_code']},
@@ -28,15 +29,14 @@
 -- statistics, not on those of an empty table.
 with dossiers as (
 
+    {% if is_incremental() -%}
+    {{ staged_dossiers_with_codes(
+        "select changed.dossier_code from " ~ ref('int_dossier_due_dates') ~ " as changed"
+        ~ " where changed.version_number = 0 and changed.batch_id > " ~ incremental_cursor('batch_id')
+    ) }}
+    {%- else -%}
     select * from {{ ref('stg_onestop__dossiers') }}
-    {% if is_incremental() %}
-    where dossier_code in (
-        select changed.dossier_code
-        from {{ ref('int_dossier_due_dates') }} as changed
-        where changed.version_number = 0
-            and changed.batch_id > (select coalesce(max(seen.batch_id), -1) from {{ this }} as seen)
-    )
-    {% endif %}
+    {%- endif %}
 
 ),
 
@@ -153,31 +153,6 @@ with_portal_due_date as (
 
 ),
 
-apology_letters as (
-
-    select
-        with_portal_due_date.dossier_code,
-        {{ to_local_date("(letter ->> 'NgayLap')::timestamptz") }} as letter_date
-    from with_portal_due_date
-    cross join lateral jsonb_array_elements(with_portal_due_date.apology_letters) as letter
-
-),
-
-timely_letters as (
-
-    -- Decree 61/2018 art. 19: the letter is due at least one day before the deadline.
-    select
-        apology_letters.dossier_code,
-        bool_or(apology_letters.letter_date < dossier.due_date) as has_timely_apology_letter,
-        bool_or(apology_letters.letter_date < dossier.due_date_portal)
-            as has_timely_apology_letter_portal
-    from apology_letters
-    inner join with_portal_due_date as dossier
-        on apology_letters.dossier_code = dossier.dossier_code
-    group by apology_letters.dossier_code
-
-),
-
 classified as (
 
     select
@@ -233,10 +208,25 @@ classified as (
                     - dossier.supplement_wait_working_days
                 )
         end as processing_working_days_portal,
-        dossier.batch_id
+        dossier.batch_id,
+        -- when this run wrote the row: the data tests check the latest refresh (macro
+        -- get_where_subquery)
+        '{{ run_started_at }}'::timestamptz as refreshed_at
     from with_portal_due_date as dossier
-    left join timely_letters
-        on dossier.dossier_code = timely_letters.dossier_code
+    -- Decree 61/2018 art. 19: the letter is due at least one day before the deadline. One
+    -- aggregate row per dossier, computed beside it (joining a separate per-letter CTE made the
+    -- planner hash the dossiers on a row estimate off by a factor of thousands).
+    left join lateral (
+        select
+            bool_or(
+                {{ to_local_date("(letter ->> 'NgayLap')::timestamptz") }} < dossier.due_date
+            ) as has_timely_apology_letter,
+            bool_or(
+                {{ to_local_date("(letter ->> 'NgayLap')::timestamptz") }}
+                < dossier.due_date_portal
+            ) as has_timely_apology_letter_portal
+        from jsonb_array_elements(dossier.apology_letters) as letter
+    ) as timely_letters on true
     {{ join_calendar_date(calendar, 'finished_day', 'dossier.finished_date') }}
     {{ join_calendar_date(calendar, 'clock_day', 'dossier.clock_effective_date') }}
     {{ join_calendar_date(calendar, 'receipt_day', 'dossier.effective_receipt_date') }}

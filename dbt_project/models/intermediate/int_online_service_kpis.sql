@@ -1,10 +1,15 @@
 {{
     config(
+        pre_hook='set local enable_nestloop = off',
         indexes=[
             {'columns': ['scope', 'period_grain', 'period_start', 'unit_code', 'procedure_code']},
         ]
     )
 }}
+
+-- enable_nestloop off (pre-hook, SET LOCAL: this model's transaction only): the aggregations
+-- run over scaffolds the planner cannot size (CTEs of unknown length), and a nested loop chosen
+-- on a one-row estimate ran for minutes where hash and merge joins stay linear.
 
 {#- The grains built; unit tests narrow them to one to keep their expected rows short. -#}
 {% set grains = var('online_service_kpi_grains', ['month', 'quarter', 'year']) %}
@@ -422,8 +427,10 @@ filled as (
         on scope_periods.scope = counts.scope
         and scope_periods.period_grain = counts.period_grain
         and scope_periods.period_start = counts.period_start
-        and scope_periods.unit_code is not distinct from counts.unit_code
-        and scope_periods.procedure_code is not distinct from counts.procedure_code
+        -- the scope's one member (a unit, a procedure or none) as an equality, so the join can
+        -- hash (IS NOT DISTINCT FROM cannot: a nested loop over every pair of rows)
+        and coalesce(scope_periods.unit_code, scope_periods.procedure_code, '')
+        = coalesce(counts.unit_code, counts.procedure_code, '')
 
 ),
 

@@ -64,6 +64,9 @@ create table if not exists raw_onestop.hoso (like raw_onestop.donvi including al
 create index if not exists donvi_key_idx on raw_onestop.donvi (record_key, source_updated_at);
 create index if not exists thutuc_key_idx on raw_onestop.thutuc (record_key, source_updated_at);
 create index if not exists hoso_key_idx on raw_onestop.hoso (record_key, source_updated_at);
+-- The versions of the newest batches (the incremental dbt models' changed dossiers) without
+-- reading the table: batch ids grow with the load order, which BRIN summarises in a few pages.
+create index if not exists hoso_batch_idx on raw_onestop.hoso using brin (batch_id);
 
 -- One table per e-office and portal endpoint, the same shape.
 create table if not exists raw_eoffice.documents
