@@ -21,6 +21,8 @@ from govkpi.simulator.dvc import (
     DvcServer,
     DvcWorld,
     build_dvc_world,
+    catalogue_pairs,
+    catalogue_share,
     epoch_ms,
 )
 from govkpi.simulator.serving import Faults
@@ -113,8 +115,42 @@ def test_services_cover_online_dossiers_before_they_arrive_and_some_never_used(w
             assert s["level"] in (3, 4)
     used = {s["service_id"] for s in portal.submissions_as_of() if s["status"] == "accepted"}
     never = set(services) - used
-    assert 0.15 < len(never) / len(services) < 0.35  # DVC-7 is not trivially 100%
+    assert len(never) / len(services) > 0.15  # DVC-7 is not trivially 100%
+    # beside the catalogue (offered whether used or not): services nobody uses, ~30 % of those
+    # with an online dossier
+    catalogue = catalogue_pairs(world)
+    extra = {sid for sid, s in services.items()
+             if (s["procedure_code"], s["unit_code"]) not in catalogue}
+    assert 0.25 < len(never & extra) / len(used) < 0.35
     assert {s["level"] for s in services.values()} <= {2, 3, 4}
+
+
+def test_the_catalogue_is_a_deterministic_share_of_each_units_procedures(world, portal):
+    """Issue 6: every department and district offers at level 3–4, from before 2016, at least
+    catalogue_share(level, maturity) of its procedures (DVC-1 ≥ that share at any volume): the
+    departments' own procedures, the district-level ones for a district, the most used first."""
+    catalogue = catalogue_pairs(world)
+    assert catalogue == catalogue_pairs(generate_world(seed=6, dossiers=10))  # seed-independent
+    by_pair = {(s["procedure_code"], s["unit_code"]): s for s in portal.services_as_of()}
+    start_2016 = epoch_ms(dt.datetime(2016, 1, 1, tzinfo=VN_OFFSET))
+    for pair in catalogue:
+        s = by_pair[pair]
+        assert s["online_from"] < start_2016
+        assert s["online_to"] is None
+        assert s["level"] in (3, 4)
+    procedures = {p.code: p for p in world.procedures}
+    district_level = sum(p.level == "huyen" for p in world.procedures)
+    units = {u.code: u for u in world.units}
+    offered = Counter(unit for _, unit in catalogue)
+    assert {units[u].level for u in offered} == {2, 3}
+    for code, n in offered.items():
+        u = units[code]
+        total = (district_level if u.level == 3 else
+                 sum(p.level == "tinh" and p.owner_code == code for p in procedures.values()))
+        assert n / total >= catalogue_share(u.level, u.maturity) > 0.05
+    quy_nhon, an_lao = "000.00.31.H08", "000.00.34.H08"
+    assert offered[quy_nhon] / district_level >= 0.3 > 0.2  # DOMAIN.md §2: DVC-1 ≥ 0.2
+    assert 0.05 < offered[an_lao] / district_level < 0.2
 
 
 def test_levels_become_full_or_partial_from_2022(portal):

@@ -12,9 +12,12 @@
 The CSV variant is the first sheet as Excel's "CSV UTF-8" exports it (BOM, comma, CRLF); the
 unit and year then come only from the file's path.
 
-Values follow the unit's maturity and the year (mature units and later years report better
-infrastructure, more policy, more staff) through ``random.Random`` seeded from (seed, unit code,
-year), so a unit's file never depends on which other units are generated. Mess is drawn from a
+Values follow the unit's strength — its maturity of the year, and the year (mature units and
+later years report better infrastructure, more policy, more staff): booleans, enums and counts
+as deterministic step functions of it (a ranking curve never sees a coin flip: the steps are
+calibrated on DOMAIN.md §2, see docs/simulator.md), percents with a little noise, and the
+evidence texts, from ``random.Random`` seeded from (seed, unit code, year), so a unit's file
+never depends on which other units are generated. Mess is drawn from a
 second generator with the same key, on top of the clean rows, so ``mess_rate=0`` gives the same
 values, all valid. Files are byte-identical for the same inputs: workbook properties and the zip
 entries carry a fixed time (15 January 08:00 of the following year, when returns are due).
@@ -26,6 +29,8 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
+import math
 import random
 import unicodedata
 import zipfile
@@ -38,6 +43,7 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from govkpi.assessment_items import DEFAULT_PATH, Item, items_for
+from govkpi.simulator.scenario import load_scenario
 from govkpi.simulator.world import DEPARTMENTS, DISTRICTS, OneStopWorld, Unit
 
 HEADER = ("ma_tieu_chi", "gia_tri", "minh_chung")
@@ -47,9 +53,11 @@ INFO_SHEET = "thong_tin"
 FORMATS = ("xlsx", "csv")
 REPORTING_LEVELS = (2, 3)
 
-# DOMAIN.md §2: 20 of 21 departments submitted in 2017. The article does not name the missing
-# one; Ban Dân tộc (000.00.20.H08) is our invention. Pass missing_units=() for everyone.
-DEFAULT_MISSING_UNITS: dict[int, tuple[str, ...]] = {2017: ("000.00.20.H08",)}
+# Who sends no return, by year: the scenario's assessments.not_submitted (binh_dinh: DOMAIN.md
+# §2 — 20 of 21 departments assessed in 2017, 17 in 2016; the article names none of the missing
+# ones, the scenario's choice is documented there and in docs/simulator.md). Pass
+# missing_units=() for everyone.
+DEFAULT_MISSING_UNITS: dict[int, tuple[str, ...]] = load_scenario("binh_dinh").not_submitted()
 
 # every kind of problem the mess injector can produce (the manifest's "kind")
 VALUE_PROBLEMS = ("out_of_range", "non_numeric", "invalid_value")
@@ -58,17 +66,56 @@ FILE_PROBLEMS = ("missing_item", "duplicate_item", "unknown_item", "wrong_unit_c
 PROBLEM_KINDS = (*VALUE_PROBLEMS, *FILE_PROBLEMS, "corrupt_file")
 TEMPLATE_UNIT_CODE = "000.00.00.H08"  # the province's code, left in a copied template
 
-# Simulation profile of count/amount items: the value at strength 0 and at strength 1.
-# Items not listed use their [min, max] range; percents default to 20–100 %.
-NUMERIC_PROFILE: dict[str, tuple[float, float]] = {
-    "HT-04": (4, 120),  # Mbps
-    "HT-06": (0, 100), "UD-05": (0, 100),  # communes: from none to all
-    "UD-02": (5, 100),
-    "UD-03": (0, 12), "UD-04": (0, 60), "TT-03": (2, 60), "TT-04": (30, 100),
-    "AT-06": (0, 5), "CS-03": (0, 10), "CS-04": (40, 100),
-    "NL-01": (0, 4), "NL-03": (0, 8), "NL-04": (10, 95), "NL-05": (50, 2500),  # million VND
+# Simulation profile of count/amount items: the value as a piecewise-linear function of the
+# unit's strength, knots (strength, value); whole-number items are rounded down. Items not
+# listed use their [min, max] range; percents default to 35–100 %. The knots of the counts that
+# binh_dinh_2017 scores with steps put those steps where DOMAIN.md §2 needs a clear gap between
+# two departments (issue 6, docs/simulator.md; strength = 0.1 + 0.9 × maturity in 2016–2017):
+# 5 training courses (NL-03), 5 specialised applications (UD-03) and 50 Mbps (HT-04) only from
+# strength 0.975 (Sở Tài chính ahead of Sở TT&TT), 30 news items a month (TT-03) from 0.94 (Sở
+# TT&TT ahead of the next three), 2
+# dedicated IT staff (NL-01) from 0.86 (Sở TN-MT ahead of Sở GT-VT in 2017), 3 IT directives
+# (CS-03) from 0.825 (Sở GT-VT ahead of the departments ranked 8–11 in 2017).
+NUMERIC_PROFILE: dict[str, tuple[tuple[float, float], ...]] = {
+    "HT-04": ((0, 4), (0.5, 20), (0.975, 50), (1, 100)),  # Mbps
+    "HT-06": ((0, 0), (1, 100)), "UD-05": ((0, 0), (1, 100)),  # communes: from none to all
+    "UD-02": ((0, 5), (1, 100)),
+    "UD-03": ((0, 0), (0.4, 3), (0.975, 5), (1, 8)),
+    "UD-04": ((0, 0), (1, 60)),
+    "TT-03": ((0, 2), (0.45, 15), (0.94, 30), (1, 45)),
+    "TT-04": ((0, 30), (1, 100)),
+    "AT-06": ((0, 0), (1, 5)),
+    "CS-03": ((0, 0), (0.3, 1), (0.825, 3), (1, 6)),
+    "CS-04": ((0, 40), (1, 100)),
+    "NL-01": ((0, 0), (0.3, 1), (0.86, 2), (1, 2.5)),
+    "NL-03": ((0, 0), (0.5, 3), (0.975, 5), (1, 5.5)),
+    "NL-04": ((0, 10), (1, 95)),
+    "NL-05": ((0, 50), (0.3, 200), (0.6, 500), (1, 900)),  # million VND
 }
-PERCENT_PROFILE = (20.0, 100.0)
+PERCENT_PROFILE = ((0, 35.0), (1, 100.0))
+# a unit's strength (0–1) in a year: a + b × its maturity that year, + the trend per year from
+# 2018 (2016 and 2017 differ through the systems' KPIs, not the returns: the seed's 35 % → 55 %
+# of departments tốt comes from e-office and online services, and from the units that began
+# to submit)
+STRENGTH = (0.1, 0.9)
+STRENGTH_TREND = 0.05
+PERCENT_SPREAD = 0.01  # noise on percent items around the strength (the rest is deterministic)
+# A boolean item is "có" from this strength on (the order units acquire things in). Three of
+# them draw the lines DOMAIN.md §2 needs in 2016 (strength = 0.1 + 0.9 × maturity): AT-02 and
+# AT-03 from 0.77 (the departments ranked 7–9 ahead of Sở GT-VT, maturity 0.73 in 2016), CS-02
+# from 0.743 (Sở GT-VT ahead of Sở TN-MT, 0.70 in 2016), DV-02 from 0.712 (Sở TN-MT ahead of
+# the rest, ≤ 0.66).
+BOOLEAN_FROM: dict[str, float] = {
+    "HT-03": 0.15, "CS-01": 0.25, "HT-05": 0.3, "AT-01": 0.35, "TT-01": 0.5, "DV-02": 0.712,
+    "CS-02": 0.743, "AT-02": 0.77, "AT-03": 0.77,
+}
+DEFAULT_BOOLEAN_FROM = 0.6
+# An enum item's value i (from the weakest, 0) from the i-th strength on; default: n equal
+# steps. The strongest backup (AT-05) and one-stop desk (DV-01) only from 0.883: the three
+# departments ranked 3–5 in 2017 ahead of Sở TN-MT (issue 6).
+ENUM_FROM: dict[str, tuple[float, ...]] = {
+    "AT-05": (0.25, 0.5, 0.883), "DV-01": (0.25, 0.5, 0.883),
+}
 
 NON_NUMERIC_TEXTS = ("đang cập nhật", "khoảng {v}", "{v} {unit}", "N/A", "chưa thống kê",
                      "{v}-{w}")
@@ -123,10 +170,13 @@ def generate_returns(world: OneStopWorld, year: int, drop_dir: Path | str, seed:
     """Write the year's self-assessment returns into ``<drop_dir>/<year>/``.
 
     ``missing_units``: unit codes that do not submit (None: :data:`DEFAULT_MISSING_UNITS` for
-    the year, i.e. the seed's one non-submitting department in 2017; ``()``: everyone submits).
+    the year, i.e. the scenario's non-submitting units; ``()``: everyone submits).
     A stale file of a missing unit is removed. ``mess_rate``: the chance of a bad value per
     row and of each file-level problem per file; when > 0 and ``corrupt_file``, exactly one
-    file of the batch (chosen by a hash of seed, year and unit code) is not a readable file.
+    file of the batch is not a readable file: when the year has missing units, one of them
+    (chosen by a hash of seed, year and unit code) sends that unreadable file instead of nothing
+    — a truncated upload never sent again, so the units without a usable return stay the same
+    — else one of the submitting units.
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -137,14 +187,14 @@ def generate_returns(world: OneStopWorld, year: int, drop_dir: Path | str, seed:
     out_dir = Path(drop_dir) / str(year)
     out_dir.mkdir(parents=True, exist_ok=True)
     units = reporting_units(world, year)
-    submitting = [u for u in units if u.code not in missing]
+    absent = [u for u in units if u.code in missing]
     corrupt_code = None
-    if mess_rate > 0 and corrupt_file and submitting:
-        corrupt_code = min(submitting, key=lambda u: _digest(seed, year, u.code)).code
-    batch = ReturnBatch(missing=[u.code for u in units if u.code in missing])
+    if mess_rate > 0 and corrupt_file and units:
+        corrupt_code = min(absent or units, key=lambda u: _digest(seed, year, u.code)).code
+    batch = ReturnBatch(missing=[u.code for u in absent if u.code != corrupt_code])
     for unit in units:
         path = out_dir / f"{unit.code}.{fmt}"
-        if unit.code in missing:
+        if unit.code in missing and unit.code != corrupt_code:
             path.unlink(missing_ok=True)
             continue
         items = items_for(year, unit.level, items_path)
@@ -178,14 +228,15 @@ def _digest(*parts: object) -> str:
 
 
 def strength(maturity: float, year: int) -> float:
-    """How well a unit does in ``year``: maturity plus a province-wide trend of +5 points a
-    year from 2017 (the seed reports 35% → 55% of departments tốt from 2016 to 2017)."""
-    return min(0.98, max(0.02, 0.12 + 0.7 * maturity + 0.05 * (year - 2017)))
+    """How well a unit does in ``year``: :data:`STRENGTH` of its maturity that year plus a
+    province-wide trend of +:data:`STRENGTH_TREND` a year after 2017."""
+    a, b = STRENGTH
+    return min(0.99, max(0.02, a + b * maturity + STRENGTH_TREND * max(0, year - 2017)))
 
 
 def _clean_rows(unit: Unit, year: int, seed: int, items: Sequence[Item]) -> list[_Row]:
     rng = random.Random(f"{seed}|{unit.code}|{year}")
-    s = strength(unit.maturity, year)
+    s = strength(unit.maturity_in(year), year)
     abbr = _DEPARTMENT_KEYS.get(unit.name, "UBND")
     # the unit's yearly IT report, cited as evidence for most figures
     report = f"Báo cáo số {rng.randint(12, 980)}/BC-{abbr} ngày {rng.randint(1, 28):02d}/12/" \
@@ -193,8 +244,8 @@ def _clean_rows(unit: Unit, year: int, seed: int, items: Sequence[Item]) -> list
     site = f"https://{_slug(unit)}.binhdinh.gov.vn"
     rows = []
     for item in items:
-        q = min(1.0, max(0.0, rng.gauss(s, 0.12)))
-        value = _value(item, q, rng)
+        q = min(1.0, max(0.0, rng.gauss(s, PERCENT_SPREAD)))
+        value = _value(item, s, q)
         item.check(item.to_cell(value))  # the simulator never writes a clean value it rejects
         evidence = _evidence(item, value, year, abbr, report, site, rng)
         rows.append(_Row(item.code, item.to_cell(value), evidence))
@@ -210,22 +261,35 @@ def _slug(unit: Unit) -> str:
     return "".join(ch for ch in ascii_ if ch.isalnum() and ch.isascii()).lower()
 
 
-def _value(item: Item, q: float, rng: random.Random) -> int | float | bool | str:
+def _value(item: Item, s: float, q: float) -> int | float | bool | str:
+    """The clean value of ``item`` for a unit of strength ``s`` (``q``: ``s`` with a little
+    noise, for percents only). Booleans, enums and counts are deterministic step functions of
+    the strength, so a ranking curve never sees a coin flip (issue 6)."""
     if item.type == "boolean":
-        return rng.random() < 1.25 * q - 0.05
+        return s >= BOOLEAN_FROM.get(item.code, DEFAULT_BOOLEAN_FROM)
     if item.type == "enum":
         n = len(item.values)
-        index = round(q * (n - 1) + rng.gauss(0, 0.4))
-        return item.values[min(n - 1, max(0, index))].code
-    lo, hi = NUMERIC_PROFILE.get(
-        item.code, PERCENT_PROFILE if item.type == "percent" else (item.min, item.max))
-    raw = lo + (hi - lo) * q
+        steps = ENUM_FROM.get(item.code, [k / n for k in range(1, n)])
+        return item.values[sum(s >= since for since in steps)].code
+    knots = NUMERIC_PROFILE.get(item.code, PERCENT_PROFILE if item.type == "percent"
+                                else ((0, item.min), (1, item.max)))
+    raw = _interpolate(knots, q if item.type == "percent" else s)
     raw = min(item.max, max(item.min, raw))
     if item.type == "integer":
-        return round(raw)
+        return math.floor(raw + 1e-9)
     if item.type == "percent" and raw >= 99.95:
         return 100.0
     return round(raw, 1)
+
+
+def _interpolate(knots: Sequence[tuple[float, float]], x: float) -> float:
+    """The piecewise-linear function through ``knots`` (x ascending) at ``x``, flat outside."""
+    if x <= knots[0][0]:
+        return knots[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(knots):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return knots[-1][1]
 
 
 def _evidence(item: Item, value: Any, year: int, abbr: str, report: str, site: str,
@@ -303,7 +367,8 @@ def _add_mess(rows: list[_Row], unit: Unit, year: int, seed: int, items: Sequenc
         if clean:
             original = rng.choice(clean)
             item = by_code[original.code]
-            other = item.to_cell(_value(item, rng.random(), rng))
+            r = rng.random()
+            other = item.to_cell(_value(item, r, r))
             rows.append(_Row(original.code, other, original.evidence,
                              [_problem("duplicate_item", original.code,
                                        f"second row for the item, value {other!r}")]))

@@ -4,10 +4,12 @@
 :func:`build_dvc_world` derives four record types from the one-stop world's public fields, each
 a timeline of states so that the portal can be viewed as of any moment:
 
-- **services** — one per (procedure, unit) pair that receives online dossiers, online before
-  the first one, plus ~30% more on pairs that never get one (DVC-7, 766 §3.2). Level 3/4
-  (2 for some never-used ones) until 2021; from 2022-01-01 (Decree 42/2022) "full" (toàn trình)
-  or "partial" (một phần), and level-2 services go offline that day.
+- **services** — the province's catalogue (:func:`catalogue_pairs`: a share of every
+  department's and district's procedures by maturity, level 3/4 from before 2016, used or not),
+  one per other (procedure, unit) pair that receives online dossiers, online before the first
+  one, plus ~30% more on pairs that never get one (DVC-7, 766 §3.2). Level 3/4 (2 for some
+  never-used ones) until 2021; from 2022-01-01 (Decree 42/2022) "full" (toàn trình) or
+  "partial" (một phần), and level-2 services go offline that day.
 - **submissions** — exactly one "accepted" per online dossier (dossier_code = MaHoSo,
   draft → submitted → accepted at NgayTiepNhan), plus abandoned drafts (~25% of all started),
   "rejected" (~5%) and "withdrawn" (~2%) ones, so DVC-5 (submitted / started) is computable.
@@ -36,6 +38,7 @@ import bisect
 import datetime as dt
 import hashlib
 import hmac
+import math
 import os
 import random
 import sys
@@ -81,6 +84,14 @@ _TAG = "govkpi-dvc-v1"  # fixed tag of every draw: change it and every derived r
 # Decree 42/2022/NĐ-CP: from 2022 an online service is "full" (toàn trình) or "partial"
 LEVEL_REFORM = dt.datetime(2022, 1, 1, tzinfo=VN_OFFSET)
 PORTAL_LAUNCH = dt.datetime(2015, 6, 1, 8, 0, tzinfo=VN_OFFSET)  # provincial portal (simulated)
+# The catalogue every department and district offers at level 3–4 (catalogue_pairs), online
+# between the portal's launch and this day. Issue 6: DVC-1 (online coverage) is then a
+# deterministic function of maturity at any volume — at least the share below, more where
+# online dossiers use other procedures too. (a, b) of a + b × maturity, by unit level:
+# departments ≥ 22 % (DVC-1 ≥ 0.2: 40 points of binh_dinh_2017 4.1 for every department);
+# districts ≥ 10 % (DVC-1 ≥ 0.05: 20 points at least; Quy Nhơn, maturity 0.9, ≥ 0.2: 40).
+CATALOGUE_READY = dt.datetime(2016, 1, 1, tzinfo=VN_OFFSET)
+CATALOGUE_SHARE = {2: (0.22, 0.2), 3: (0.1, 0.25)}
 PAYMENT_PLATFORM_LAUNCH = dt.datetime(2020, 3, 1, tzinfo=VN_OFFSET)  # the national one
 SUBMISSION_STATUSES = ("draft", "submitted", "accepted", "rejected", "withdrawn")
 PAYMENT_STATUSES = ("success", "failed", "pending")
@@ -293,6 +304,36 @@ def _maturity(world: OneStopWorld) -> dict[str, float]:
     return {u.code: u.maturity for u in world.units if isinstance(u, Unit)}
 
 
+def catalogue_share(level: int, maturity: float) -> float:
+    """Share of a department's (level 2) or district's (level 3) procedures it offers online at
+    level 3–4 from 2015, whether or not anyone uses them: ``a + b × maturity`` with (a, b) =
+    :data:`CATALOGUE_SHARE` of the level."""
+    a, b = CATALOGUE_SHARE[level]
+    return a + b * maturity
+
+
+def catalogue_pairs(world: OneStopWorld) -> set[tuple[str, str]]:
+    """(procedure, unit) pairs of the province's online catalogue: for each department its own
+    procedures, for each district the district-level procedures, the most used first
+    (popularity, then code), ⌈:func:`catalogue_share` × their number⌉ of them. Seed-independent;
+    empty for a hand-written world (procedures as dicts carry no owner or popularity)."""
+    procedures = [p for p in world.procedures if isinstance(p, Procedure)]
+    by_popularity = sorted(procedures, key=lambda p: (-p.popularity, p.code))
+    district_level = [p.code for p in by_popularity if p.level == "huyen"]
+    owned: dict[str, list[str]] = defaultdict(list)
+    for p in by_popularity:
+        if p.level == "tinh":
+            owned[p.owner_code].append(p.code)
+    pairs: set[tuple[str, str]] = set()
+    for u in world.units:
+        if not isinstance(u, Unit) or u.level not in CATALOGUE_SHARE:
+            continue
+        codes = owned.get(u.code, []) if u.level == 2 else district_level
+        n = math.ceil(catalogue_share(u.level, u.maturity) * len(codes))
+        pairs.update((code, u.code) for code in codes[:n])
+    return pairs
+
+
 def _build_services(world: OneStopWorld, facts: list[_Facts], seed: int, span: tuple[int, int]
                     ) -> tuple[list[DvcRecord], dict[tuple[str, str], str],
                                dict[str, tuple[int, int | None]]]:
@@ -307,18 +348,26 @@ def build_services(world: OneStopWorld, first_online: Mapping[tuple[str, str], i
     for a big world): the first online receipt per (procedure, unit), the candidate pairs and
     the span of receipts; units (maturity) come from ``world``. Returns (services, ids by pair,
     (online_from, online_to) by id)."""
-    others = sorted(candidates - first_online.keys(),
+    catalogue = catalogue_pairs(world)
+    others = sorted(candidates - first_online.keys() - catalogue,
                     key=lambda pair: _rank(seed, "extra-service", "|".join(pair)))
     extras = others[:round(0.3 * len(first_online))]
     maturity = _maturity(world)
     reform = epoch_ms(LEVEL_REFORM)
     launch = epoch_ms(PORTAL_LAUNCH)
+    ready = epoch_ms(CATALOGUE_READY)
     plans = []
-    for pair in sorted(first_online.keys() | set(extras), key=lambda p: (p[1], p[0])):
+    for pair in sorted(first_online.keys() | catalogue | set(extras),
+                       key=lambda p: (p[1], p[0])):
         rng = _rng(seed, "service", "|".join(pair))
         m = maturity.get(pair[1], 0.5)
         first = first_online.get(pair)
-        if first is not None:
+        if pair in catalogue:  # the province's catalogue: level 3–4, online before 2016
+            online_from = _office_time(rng, launch, ready)
+            if first is not None:
+                online_from = min(online_from, first - 6 * _DAY)
+            level = 4 if rng.random() < 0.25 + 0.45 * m else 3
+        elif first is not None:
             # online some days before its first online dossier (drafts start up to ~5 days
             # before the dossier is received)
             hi = first - 6 * _DAY
@@ -336,7 +385,8 @@ def build_services(world: OneStopWorld, first_online: Mapping[tuple[str, str], i
         line = _Timeline(sid, service_id=sid, procedure_code=pair[0], unit_code=pair[1],
                          level=None, online_from=online_from, online_to=None)
         online_to = None
-        if first is None and rng.random() < 0.08:  # discontinued before the reform
+        if first is None and pair not in catalogue and rng.random() < 0.08:
+            # discontinued before the reform
             online_to = online_from + rng.randint(60, 700) * _DAY
             if online_to >= reform:
                 online_to = None

@@ -38,6 +38,8 @@ class UnitVersion:
     maturity: float
     key: str  # the scenario's short name (departments) or the district/commune name
     population: float = 1.0
+    # (year, maturity) where a year differs from ``maturity`` (the scenario's trajectory)
+    maturity_by_year: tuple[tuple[int, float], ...] = ()
 
 
 def _at_8(day: dt.date) -> dt.datetime:
@@ -66,6 +68,21 @@ class Scenario:
                                 f"{type(value).__name__} {value!r}")
         return value
 
+    def _check_maturity(self, unit: dict[str, Any], where: str) -> None:
+        m = self._need(unit, "maturity", where, (int, float))
+        if not 0 <= m <= 1:
+            raise ScenarioError(f"{self.source}: {where}.maturity={m}: must be in [0, 1]")
+        if "maturity_by_year" not in unit:
+            return
+        by_year = self._need(unit, "maturity_by_year", where, dict)
+        for year, value in by_year.items():
+            if not isinstance(year, int) or isinstance(year, bool):
+                raise ScenarioError(f"{self.source}: {where}.maturity_by_year: key {year!r} "
+                                    "is not a year")
+            if not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ScenarioError(f"{self.source}: {where}.maturity_by_year.{year}="
+                                    f"{value!r}: must be a number in [0, 1]")
+
     def _check(self) -> None:
         units = self._need(self.data, "units", "top level", dict)
         departments = self._need(units, "departments", "units", list)
@@ -74,21 +91,33 @@ class Scenario:
             where = f"units.departments[{i}]"
             keys.add(self._need(d, "key", where, str))
             self._need(d, "name", where, str)
-            m = self._need(d, "maturity", where, (int, float))
-            if not 0 <= m <= 1:
-                raise ScenarioError(f"{self.source}: {where}.maturity={m}: must be in [0, 1]")
+            self._check_maturity(d, where)
         for i, d in enumerate(departments):
             if "merged_into" in d and d["merged_into"] not in keys:
                 raise ScenarioError(f"{self.source}: units.departments[{i}].merged_into="
                                     f"{d['merged_into']!r} is not a department key")
+        names = set()
         for i, d in enumerate(self._need(units, "districts", "units", list)):
             where = f"units.districts[{i}]"
             for f, kind in (("kind", str), ("name", str), ("population", (int, float)),
                             ("maturity", (int, float)), ("communes", list)):
                 self._need(d, f, where, kind)
+            self._check_maturity(d, where)
+            names.add(d["name"])
         reorg = self._need(self.data, "reorganisation_2025", "top level", dict)
         self._need(reorg, "district_level_ends", "reorganisation_2025", dt.date)
         self._need(reorg, "commune_group_size", "reorganisation_2025", int)
+        returns = self.data.get("assessments", {})
+        if not isinstance(returns, dict):
+            raise ScenarioError(f"{self.source}: assessments: expected a mapping")
+        for year, who in (returns.get("not_submitted") or {}).items():
+            where = f"assessments.not_submitted.{year}"
+            if not isinstance(year, int) or not isinstance(who, list):
+                raise ScenarioError(f"{self.source}: {where}: expected year: [unit, …]")
+            for name in who:
+                if name not in keys and name not in names:
+                    raise ScenarioError(f"{self.source}: {where}: {name!r} is neither a "
+                                        "department key nor a district name")
 
     @property
     def suffix(self) -> str:
@@ -96,6 +125,16 @@ class Scenario:
 
     def code(self, level4: int = 0, level3: int = 0, level2: int = 0) -> str:
         return f"{level4:03d}.{level3:02d}.{level2:02d}.{self.suffix}"
+
+    def not_submitted(self) -> dict[int, tuple[str, ...]]:
+        """year → codes of the departments and districts that send no self-assessment return
+        (``assessments.not_submitted``: department keys or district names)."""
+        units = self.data["units"]
+        codes = {d["key"]: self.code(level2=i + 1) for i, d in enumerate(units["departments"])}
+        codes.update({d["name"]: self.code(level2=31 + i)
+                      for i, d in enumerate(units["districts"])})
+        listed = (self.data.get("assessments") or {}).get("not_submitted") or {}
+        return {int(year): tuple(codes[name] for name in who) for year, who in listed.items()}
 
     def unit_history(self) -> list[UnitVersion]:
         """Every version of every unit, sorted by (code, updated_at)."""
@@ -113,7 +152,8 @@ class Scenario:
         for d in units["departments"]:
             code = dept_codes[d["key"]]
             base = UnitVersion(code, d["name"], 2, province, start, None, None, _at_8(start),
-                               float(d["maturity"]), d["key"])
+                               float(d["maturity"]), d["key"],
+                               maturity_by_year=_trajectory(d))
             out.append(base)
             if "merged_into" in d:
                 ends = d["merged_on"] - dt.timedelta(days=1)
@@ -125,7 +165,8 @@ class Scenario:
             code = self.code(level2=level2)
             label = f"UBND {dist['kind']} {dist['name']}"
             base = UnitVersion(code, label, 3, province, start, None, None, _at_8(start),
-                               float(dist["maturity"]), dist["name"], float(dist["population"]))
+                               float(dist["maturity"]), dist["name"], float(dist["population"]),
+                               _trajectory(dist))
             versions = [base]
             if "renamed" in dist:
                 on = dist["renamed"]["since"]
@@ -166,6 +207,11 @@ class Scenario:
                 latest[u.code] = u
         return [u for u in latest.values()
                 if u.valid_from <= day and (u.valid_to is None or day <= u.valid_to)]
+
+
+def _trajectory(unit: dict[str, Any]) -> tuple[tuple[int, float], ...]:
+    return tuple(sorted((int(y), float(m)) for y, m in
+                        (unit.get("maturity_by_year") or {}).items()))
 
 
 def _clip(x: float) -> float:

@@ -336,10 +336,10 @@ def generator_fingerprint() -> str:
     """A digest of the code and scenario data that generate and render a world: a store built
     by other code is rebuilt rather than reused."""
     from govkpi import calendar
-    from govkpi.simulator import dvc, eoffice, scenario, world
+    from govkpi.simulator import dvc, eoffice, scenario, strata, world
 
     digest = hashlib.sha256()
-    files = [Path(m.__file__) for m in (calendar, scenario, world, eoffice, dvc)]
+    files = [Path(m.__file__) for m in (calendar, scenario, strata, world, eoffice, dvc)]
     files += [Path(__file__)]
     files += sorted((Path(scenario.__file__).parent / "scenarios").glob("*"))
     for f in files:

@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 from govkpi import calendar
 from govkpi.calendar import is_working_day
 from govkpi.simulator.scenario import Scenario, load_scenario
+from govkpi.simulator.strata import Strata
 
 # Asia/Ho_Chi_Minh has had no DST since 1975: a fixed offset serialises as "+07:00".
 VN_OFFSET = dt.timezone(dt.timedelta(hours=7))
@@ -95,6 +96,16 @@ class Unit:
     updated_at: dt.datetime = UNITS_UPDATED_AT
     # simulation only (never served): 0 = ~30% late and little online, 1 = ~2% late
     maturity: float = 0.5
+    # simulation only: (year, maturity) for the years whose maturity differs (the scenario's
+    # maturity_by_year); every other year has ``maturity``
+    maturity_by_year: tuple[tuple[int, float], ...] = ()
+
+    def maturity_in(self, year: int) -> float:
+        """The unit's maturity in ``year`` (its trajectory, else ``maturity``)."""
+        for y, m in self.maturity_by_year:
+            if y == year:
+                return m
+        return self.maturity
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -699,11 +710,31 @@ FEES = (10_000, 20_000, 50_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_0
 
 # dossiers by level of the receiving unit
 LEVEL_SHARE = {"tinh": 0.40, "huyen": 0.40, "xa": 0.20}
-# province-wide share of dossiers submitted online (KenhThucHien 2), by year: slow to 2019,
-# faster with the national portal and COVID (2020–2022), strongly with full-process online
-# services after Decree 42/2022; a unit's maturity bends it (see _online_share)
-ONLINE_SHARE = {2016: 0.03, 2017: 0.06, 2018: 0.08, 2019: 0.10, 2020: 0.16, 2021: 0.25,
-                2022: 0.33, 2023: 0.50, 2024: 0.62, 2025: 0.72, 2026: 0.78}
+# province-wide share of dossiers submitted online (KenhThucHien 2) from 2020, by year: faster
+# with the national portal and COVID (2020–2022), strongly with full-process online services
+# after Decree 42/2022; a unit's maturity bends it (see _online_share)
+ONLINE_SHARE = {2020: 0.16, 2021: 0.25, 2022: 0.33, 2023: 0.50, 2024: 0.62, 2025: 0.72,
+                2026: 0.78}
+# 2016–2019, before the national portal: the online channel came in waves, unit by unit. Year →
+# steps (maturity from which, online share of a department) — a unit below the first step
+# received no online dossier that year; from 2020 a unit keeps at least its 2019 share. Issue 6
+# calibrates 2016–2017 on DOMAIN.md §2 (docs/simulator.md): each step is far from the
+# thresholds of binh_dinh_2017 4.2 (0.01 … 0.30), so DVC-4 lands in the same band at any volume:
+# - 2017: Sở Tài chính and Sở TT&TT (maturity ≥ 0.94) 45 % → 120 points; the other departments
+#   rated tốt (≥ 0.72) 25 % → 100; the rest none (0). Districts × LEVEL_ONLINE: Quy Nhơn (0.9)
+#   0.3 × 25 % = 7.5 % (0.05–0.10 → 60: with DVC-1 ≥ 0.2, 100/160 in group 4); every other
+#   district (≤ 0.55) 0.
+# - 2016: only units of maturity ≥ 0.775 (the six departments rated tốt, Quy Nhơn): 25 % → 100
+#   points (Quy Nhơn 7.5 %), ≥ 0.94 35 %.
+EARLY_ONLINE: dict[int, tuple[tuple[float, float], ...]] = {
+    2016: ((0.775, 0.25), (0.94, 0.35)),
+    2017: ((0.72, 0.25), (0.94, 0.45)),
+    2018: ((0.55, 0.12), (0.72, 0.30), (0.88, 0.40), (0.94, 0.50)),
+    2019: ((0.35, 0.08), (0.55, 0.18), (0.72, 0.35), (0.88, 0.45), (0.94, 0.55)),
+}
+# the factor of each unit level (the district-level procedures — land, household, construction
+# permits — went online later than the departments' business procedures)
+LEVEL_ONLINE = {2: 1.0, 3: 0.3, 4: 0.15}
 VOLUME_GROWTH = 1.08  # dossiers per year, year over year
 # receipts per working day: Monday busiest, Friday quietest
 WEEKDAY_FACTOR = (1.15, 1.05, 1.0, 1.0, 0.9, 0.6, 0.6)
@@ -753,7 +784,7 @@ def build_units(scenario: str | Scenario = "binh_dinh") -> tuple[list[Unit], dic
     units, codes = [], {}
     for v in sc.unit_history():
         units.append(Unit(v.code, v.name, v.level, v.parent_code, v.valid_from, v.valid_to,
-                          v.successor_code, v.updated_at, v.maturity))
+                          v.successor_code, v.updated_at, v.maturity, v.maturity_by_year))
         codes.setdefault(v.key, v.code)
     return units, codes
 
@@ -906,11 +937,23 @@ def _office_minute(rng: random.Random) -> int:
     return rng.randint(15 * 60, 16 * 60 + 59)
 
 
-def _online_share(year: int, maturity: float) -> float:
-    """Share of a unit's dossiers submitted online: the province's share of the year, bent by
-    maturity (mature units far ahead, e.g. Quy Nhơn in DOMAIN.md §2)."""
+def _online_share(year: int, maturity: float, level: int = 2) -> float:
+    """Share of a unit's dossiers submitted online in ``year``.
+
+    Until 2019 (before the national portal) the online channel is used only at units that push
+    it: the step of :data:`EARLY_ONLINE` of the year the unit's maturity reaches (0 below the
+    first) × :data:`LEVEL_ONLINE` of the unit's level. From 2020 the province's share of the
+    year (:data:`ONLINE_SHARE`), bent by maturity (mature units far ahead), and never less than
+    the unit's share of 2019."""
+    last_early = max(EARLY_ONLINE)
+    share = 0.0
+    for since, step in EARLY_ONLINE[min(year, last_early)]:
+        if maturity >= since:
+            share = step * LEVEL_ONLINE.get(level, 1.0)
+    if year <= last_early:
+        return share
     base = ONLINE_SHARE.get(year) or ONLINE_SHARE[max(ONLINE_SHARE)]
-    return min(0.97, 1 - (1 - base) ** (0.3 + 2.2 * maturity))
+    return min(0.97, max(share, 1 - (1 - base) ** (0.3 + 2.2 * maturity)))
 
 
 def _late_rate(year: int, maturity: float) -> float:
@@ -1159,6 +1202,7 @@ def _timeline(rng: random.Random, r: _Receipt) -> tuple[dt.datetime, tuple[Event
     proc, unit = r.procedure, r.unit
     t0 = r.received_at
     year = t0.year
+    maturity = unit.maturity_in(year)
     start_day = _effective_receipt_day(t0)
     due_day = _legal_due_date(start_day, proc.duration, proc.duration_unit)
     due_at = dt.datetime.combine(due_day, DUE_TIME, tzinfo=VN_OFFSET)
@@ -1171,9 +1215,9 @@ def _timeline(rng: random.Random, r: _Receipt) -> tuple[dt.datetime, tuple[Event
     r_out = rng.random()
     outcome = (REFUSED if r_out < 0.03 else WITHDRAWN if r_out < 0.045
                else STOPPED if r_out < 0.05 else PROCESSED)
-    late = rng.random() < _late_rate(year, unit.maturity)
+    late = rng.random() < _late_rate(year, maturity)
     if late:
-        mean_delay = 2 + 8 * (1 - unit.maturity)
+        mean_delay = 2 + 8 * (1 - maturity)
         budget = allowed + 1 + int(rng.expovariate(1 / mean_delay))
     else:
         budget = min(allowed, int((allowed + 1) * rng.random() ** 0.6))
@@ -1181,8 +1225,8 @@ def _timeline(rng: random.Random, r: _Receipt) -> tuple[dt.datetime, tuple[Event
         budget = min(budget, rng.randint(0, 5))
 
     # mature units guide applicants better: fewer incomplete dossiers
-    r_sup, p_two = rng.random(), 0.002 + 0.016 * (1 - unit.maturity)
-    supplements = 2 if r_sup < p_two else 1 if r_sup < 0.03 + 0.09 * (1 - unit.maturity) else 0
+    r_sup, p_two = rng.random(), 0.002 + 0.016 * (1 - maturity)
+    supplements = 2 if r_sup < p_two else 1 if r_sup < 0.03 + 0.09 * (1 - maturity) else 0
     day, last = start_day, t_proc
     for _ in range(supplements):
         step = rng.randint(0, max(0, min(budget, 4)))
@@ -1212,7 +1256,7 @@ def _timeline(rng: random.Random, r: _Receipt) -> tuple[dt.datetime, tuple[Event
             events.append(Event(_time_on(rng, back, t_end), RETURNED, NOTE_RETURNED))
 
     apologies: list[Apology] = []
-    if t_end > due_at and outcome == PROCESSED and rng.random() < 0.55 + 0.4 * unit.maturity:
+    if t_end > due_at and outcome == PROCESSED and rng.random() < 0.55 + 0.4 * maturity:
         # Decree 61/2018 art. 19: the letter is due before the deadline; some come late
         if rng.random() < 0.8:
             made_day = _previous_working_day(due_day, rng.randint(1, 3), start_day)
@@ -1291,6 +1335,7 @@ def _receipt_time(rng: random.Random, day: dt.date, channel: int, unit: Unit, da
 def _year_dossiers(cat: _Catalogue, seed: int, year: int, n: int) -> list[Dossier]:
     """The ``n`` dossiers received in ``year``, from their own random stream (seed, year)."""
     rng = random.Random(f"govkpi.onestop|{cat.scenario}|{seed}|{year}")
+    strata = Strata("govkpi.onestop", cat.scenario, seed, year)
     days = _year_days(year)
     working, day_cum = days.working, days.cum_weights
     levels, level_cum = cat.levels, cat.level_cum
@@ -1311,8 +1356,11 @@ def _year_dossiers(cat: _Catalogue, seed: int, year: int, n: int) -> list[Dossie
                 unit = rng.choices(era.xa, cum_weights=era.xa_cum)[0]
             district, place = cat.address[unit.code]
         x = rng.random()
-        online = _online_share(year, unit.maturity)
-        channel = 2 if x < online else 3 if x < online + 0.02 else 1
+        # stratified per unit and year: the unit's online share is on target at any volume
+        if strata.hit(unit.code, _online_share(year, unit.maturity_in(year), unit.level)):
+            channel = 2
+        else:
+            channel = 3 if x < 0.02 else 1
         t = _receipt_time(rng, day, channel, unit, days, cat.first_seen[unit.code])
         receipts.append(_Receipt(i, unit, proc, channel, t, district, place))
     receipts.sort(key=lambda r: (r.received_at, r.index))
@@ -1327,7 +1375,7 @@ def _year_dossiers(cat: _Catalogue, seed: int, year: int, n: int) -> list[Dossie
         code = f"{unit.code}-{r.received_at:%y%m%d}-{seq[unit.code, day]:04d}"
         due_at, events, apologies = _timeline(rng, r)
         owner, id_number, phone = names.person()
-        m = unit.maturity
+        m = unit.maturity_in(year)
         out.append(Dossier(
             code=code, procedure_code=proc.code, unit_code=unit.code, channel=r.channel,
             received_at=r.received_at, due_at=due_at, fee=proc.fee, events=events,
@@ -1373,7 +1421,7 @@ def generate_world(seed: int = 2017, dossiers: int = 10_000,
 
     Deterministic: the same arguments always give an equal world. Units and their history
     come from the scenario file; volume rises ~8% a year (:func:`dossiers_per_year`), with a
-    weekday pattern and a Tết dip; the online share rises (:data:`ONLINE_SHARE`); each unit's
+    weekday pattern and a Tết dip; the online share rises (:func:`_online_share`); each unit's
     maturity drives its late rate (~2%–30%), its online share and its apology-letter
     discipline. A dossier goes to a unit valid on its receipt day: provincial procedures to
     the owning department (or its successor after a merger), district-level ones to the
