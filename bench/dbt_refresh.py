@@ -4,8 +4,9 @@ the Cosmos parse time of the ``kpi_refresh`` DAG.
 Serves the cached province store (``.local/simstore/``, scale 1.0 = 1M dossiers a year; by
 default 2016–2018, a warehouse with history as a province has it) at two moments from one store:
 as of the end of Q3 of the last year (extract everything, ``dbt build``), then as of the end of
-Q4 (extract incrementally from the watermark: one more quarter of new and changed dossiers). The loaded database is then copied (``createdb -T``) once per repetition, and on the
-copy the incremental ``dbt build`` and a ``dbt build --full-refresh`` of the same final data are
+Q4 (extract incrementally from the watermark: one more quarter of new and changed dossiers).
+The loaded database is then copied (``createdb -T``) once per repetition, and on the copy the
+incremental ``dbt build`` and a ``dbt build --full-refresh`` of the same final data are
 timed one after the other, same run, same selection (the one-stop chain: staging dossiers and
 everything downstream of them, models and data tests). Medians over ``--reps``.
 
