@@ -67,3 +67,11 @@ def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None):
         failed = [ti.task_id for ti in run.get_task_instances() if ti.state == "failed"]
         raise RuntimeError(f"DAG {dag_id} ended {run.state}; failed tasks: {failed}")
     return run
+
+
+def task_result(run, task_id: str):
+    """The return value (XCom) of ``task_id`` in a finished ``dag.test()`` run."""
+    for ti in run.get_task_instances():
+        if ti.task_id == task_id:
+            return ti.xcom_pull(task_ids=task_id)
+    raise KeyError(f"run {run.run_id} has no task {task_id}")

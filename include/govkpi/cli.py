@@ -1,4 +1,5 @@
-"""``govkpi`` command line: demo, extract, load-returns, gate, kpis, warehouse, simulate.
+"""``govkpi`` command line: demo, extract, load-returns, gate, kpis, rank, report, warehouse,
+simulate.
 
 Errors the operator can act on are printed as one line (``error: ...``) with exit code 2.
 """
@@ -13,7 +14,7 @@ import sys
 import textwrap
 import time
 
-from govkpi.errors import GovkpiError
+from govkpi.errors import GateFailed, GovkpiError
 
 DEMO_PII_KEY = "govkpi-demo-key-not-for-production-0000000000"
 DEMO_YEAR = 2017
@@ -155,6 +156,56 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def print_ranking(wh, year: int, methodology: str, release_id: int, lang: str = "vi") -> None:
+    """The ranking summary of a release (``govkpi rank`` and the demo print the same)."""
+    from govkpi.publish.report import ranking_summary
+
+    print(ranking_summary(wh, year, methodology, release_id, lang=lang), flush=True)
+
+
+def cmd_rank(args) -> int:
+    from govkpi.pipeline import (
+        RANKING_GATE_CHECKPOINT,
+        RANKING_SELECTOR,
+        dbt_build,
+        load_ranking_methodology,
+        publish_ranking,
+        ranking_gate,
+        ranking_request,
+        render_ranking_report,
+    )
+
+    request = ranking_request({"year": args.year, "methodology": args.methodology}, None)
+    year, name = request["year"], request["methodology"]
+    wh = _warehouse()
+    loaded = load_ranking_methodology(name)
+    _step(f"methodology {name} ({loaded['content_sha256'][:12]}): "
+          + ("loaded into ranking_config" if loaded["loaded"] else "already current"))
+    if args.skip_build:
+        _step("dbt: skipped (--skip-build): ranking from the marts as they are")
+    else:
+        started = time.perf_counter()
+        counts = dbt_build(RANKING_SELECTOR)
+        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        _step(f"dbt build --select {RANKING_SELECTOR}: {done} "
+              f"({time.perf_counter() - started:.0f}s)")
+    try:
+        gate = ranking_gate()
+    except GateFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _step(f"gate {RANKING_GATE_CHECKPOINT}: passed ({gate.get('evaluated')} expectations, "
+          f"{len(gate['warnings'])} warnings)")
+    release_id = publish_ranking(year, name, gate)
+    _step(f"published release {release_id}: {year} / {name}")
+    print_ranking(wh, year, name, release_id, lang=args.lang)
+    paths = render_ranking_report(year, name, release_id, out_dir=args.out, lang=args.lang)
+    _step("report:")
+    for path in (paths["html"], paths["xlsx"], *paths["csv"].values()):
+        print(f"  {path}")
+    return 0
+
+
 def _assessments_loader_present() -> bool:
     from importlib.util import find_spec
 
@@ -195,7 +246,7 @@ def cmd_demo(args) -> int:
         os.environ.update(province.environment())
         _step(f"one-stop at {province.onestop.url}, e-office at {province.eoffice.url}, "
               f"public-service portal at {province.dvc.url}")
-        from govkpi.airflow_env import run_dag
+        from govkpi.airflow_env import run_dag, task_result
 
         for dag_id, what in (
                 ("ingest_onestop", "one-stop units, procedures, dossiers"),
@@ -235,7 +286,17 @@ def cmd_demo(args) -> int:
     print(kpi_table(wh, args.year))
     _step(f"KPI summary {args.year}: the province per quarter and for the year")
     print(province_summary(wh, args.year))
+    from govkpi.pipeline import DEFAULT_METHODOLOGY as methodology
+
+    _step(f"Airflow: annual_ranking {args.year} / {methodology} (methodology → ranking models "
+          "through Cosmos, every year scored → GX gate → release → report)")
+    with _output_to(log_path):
+        run = run_dag("annual_ranking", conf={"year": args.year, "methodology": methodology})
+    report = task_result(run, "render_report")
+    _step(f"ranking {args.year}, published as release {report['release_id']}")
+    print_ranking(wh, args.year, methodology, report["release_id"])
     _step(f"demo finished in {time.perf_counter() - started:.0f}s")
+    _step(f"ranking report (XLSX and CSV beside it): {report['html']}")
     return 0
 
 
@@ -253,11 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the whole pipeline on a simulated province",
         description="Simulate the province's three systems and its self-assessment returns, "
                     "ingest them through Airflow (ingest_onestop, ingest_eoffice, ingest_dvc, "
-                    "ingest_assessments), build the KPIs (kpi_refresh: dbt + GX gate) and print "
-                    "the load batches and the KPI table. Recreates the database it uses.")
+                    "ingest_assessments), build the KPIs (kpi_refresh: dbt + GX gate), rank the "
+                    "year (annual_ranking: ranking models + gate + release + report) and print "
+                    "the load batches, the KPI table and the ranking. Recreates the database it "
+                    "uses.")
     d.add_argument("--seed", type=int, default=2017, help="simulator seed (default 2017)")
     d.add_argument("--dossiers", type=int, default=10_000, help="dossiers to simulate")
-    d.add_argument("--year", type=int, default=DEMO_YEAR, help="year of the KPI table")
+    d.add_argument("--year", type=int, default=DEMO_YEAR,
+                   help=f"year of the KPI table and the ranking (default {DEMO_YEAR})")
     d.add_argument("--database", default="govkpi_demo",
                    help="database the demo recreates on the warehouse server (govkpi_demo)")
     d.set_defaults(func=cmd_demo)
@@ -317,6 +381,39 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("kpis", help="print the dossier-resolution KPIs per unit for a year")
     k.add_argument("--year", type=int, default=DEMO_YEAR)
     k.set_defaults(func=cmd_kpis)
+
+    from govkpi.config import REPORTS_DIR_ENV
+    from govkpi.pipeline import DEFAULT_METHODOLOGY, RANKING_GATE_CHECKPOINT
+    from govkpi.publish.report import DEFAULT_OUT_DIR, LANGS
+    from govkpi.publish.report import add_parser as add_report
+
+    rk = sub.add_parser(
+        "rank", help="rank a year: methodology → ranking models → gate → release → report",
+        description=textwrap.fill(
+            "Rank the departments and districts for a year under a methodology "
+            "(docs/ranking.md): load the methodology file into ranking_config, dbt build the "
+            "ranking models (tag:ranking; every year in the data is scored, so the previous "
+            f"ranks are there), run the quality gate ({RANKING_GATE_CHECKPOINT}), publish the "
+            "year as a new release (append-only), print the ranking and render the report "
+            "(HTML, XLSX, CSV). The KPI marts must be built already (kpi_refresh, or dbt "
+            "build). A blocked gate publishes nothing and exits 1.", 79),
+        epilog="Examples:\n  govkpi rank --year 2017\n"
+               "  govkpi rank --year 2017 --methodology qd766 --lang en",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rk.add_argument("--year", type=int, default=None, metavar="Y",
+                    help="year to rank (default: last year, in Vietnam)")
+    rk.add_argument("--methodology", default=DEFAULT_METHODOLOGY, metavar="NAME",
+                    help=f"methodology file include/govkpi/methodologies/NAME.yaml (default "
+                         f"{DEFAULT_METHODOLOGY})")
+    rk.add_argument("--lang", choices=LANGS, default="vi",
+                    help="language of the summary and the report (default vi)")
+    rk.add_argument("--out", default=None, metavar="DIR",
+                    help=f"report folder (default ${REPORTS_DIR_ENV}, else {DEFAULT_OUT_DIR})")
+    rk.add_argument("--skip-build", action="store_true",
+                    help="do not run dbt: gate and publish the ranking marts as they are")
+    rk.set_defaults(func=cmd_rank)
+
+    add_report(sub)
 
     w = sub.add_parser("warehouse", help="resolve the warehouse and print its URL")
     w.set_defaults(func=cmd_warehouse)

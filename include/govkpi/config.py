@@ -31,6 +31,15 @@ def drop_dir() -> Path:
     return Path(os.environ.get(DROP_DIR_ENV) or LOCAL_DIR / "drop")
 
 
+REPORTS_DIR_ENV = "GOVKPI_REPORTS_DIR"
+
+
+def reports_dir() -> Path:
+    """Where the ranking reports are written: ``GOVKPI_REPORTS_DIR``, else ``reports/`` in the
+    project (git-ignored)."""
+    return Path(os.environ.get(REPORTS_DIR_ENV) or PROJECT_ROOT / "reports")
+
+
 PII_KEY_CONN_ID = "govkpi_pii_key"  # an Airflow connection whose password is the key
 
 

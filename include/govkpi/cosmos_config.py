@@ -60,13 +60,17 @@ execution_config = ExecutionConfig(
 operator_args = {"emit_datasets": False}
 
 
-def render_config(*selectors: str) -> RenderConfig:
-    """Render from the manifest; unit and data tests run before/with each model (BUILD)."""
+def render_config(*selectors: str, exclude: tuple[str, ...] = ()) -> RenderConfig:
+    """Render from the manifest; unit and data tests run before/with each model (BUILD).
+
+    ``selectors`` and ``exclude`` are dbt selection strings (``tag:ranking``,
+    ``path:models/marts``); no selector renders the whole project.
+    """
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         test_behavior=TestBehavior.BUILD,
         should_detach_multiple_parents_tests=True,
         select=list(selectors),
         # exposures document who reads the marts (BI, the ranking report): nothing to run
-        exclude=["resource_type:exposure"],
+        exclude=["resource_type:exposure", *exclude],
     )

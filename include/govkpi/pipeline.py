@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from govkpi.errors import GateFailed
+from govkpi.publish.report import DEFAULT_METHODOLOGY
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +133,129 @@ def gate_or_fail(checkpoint: str) -> dict[str, Any]:
         raise GateFailed(result.summary())
     return {"checkpoint": checkpoint, "passed": True, "evaluated": result.evaluated,
             "warnings": [f.line() for f in result.warnings]}
+
+
+# --- annual ranking (dags/annual_ranking.py, `govkpi rank`; docs/ranking.md) -----------------
+
+# The ranking is gated by the marts checkpoint (the KPI facts every ranking reads) until a
+# ranking suite of its own exists (issue 7): then name its checkpoint here.
+RANKING_GATE_CHECKPOINT = "marts_gate"
+RANKING_SELECTOR = "tag:ranking"  # dbt: the ranking marts and the two intermediate models
+
+
+def methodology_names() -> list[str]:
+    """The names of the shipped methodology files (what ``methodology`` may be)."""
+    from govkpi.ranking.methodology import available
+
+    return [path.stem for path in available()]
+
+
+def default_ranking_year(moment: dt.datetime | None) -> int:
+    """The year a run ranks by default: the one before ``moment``'s year in Vietnam (the run of
+    15 January 2018 ranks 2017; the returns are due then)."""
+    from govkpi.calendar import VN_TZ
+
+    moment = moment or dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(VN_TZ).year - 1
+
+
+def ranking_request(params: dict[str, Any], moment: dt.datetime | None) -> dict[str, Any]:
+    """The (year, methodology) a run ranks: the params, else the previous year of ``moment``
+    (a run's logical date) and :data:`DEFAULT_METHODOLOGY`; a methodology with no file under
+    ``include/govkpi/methodologies/`` is refused, naming those there are."""
+    from govkpi.ranking.methodology import MethodologyError
+
+    year = params.get("year")
+    year = default_ranking_year(moment) if year in (None, "") else int(year)
+    name = params.get("methodology") or DEFAULT_METHODOLOGY
+    names = methodology_names()
+    if name not in names:
+        raise MethodologyError(f"unknown methodology {name!r}: choose one of "
+                               f"{', '.join(names) or 'none'} (include/govkpi/methodologies/)")
+    return {"year": year, "methodology": name}
+
+
+def load_ranking_methodology(name: str) -> dict[str, Any]:
+    """Validate the shipped file of methodology ``name`` and store it in ``ranking_config``
+    (a no-op when that content is already the current one)."""
+    from govkpi.ranking.methodology import by_name, write_to_warehouse
+    from govkpi.warehouse import export_environment, resolve_warehouse
+
+    wh = resolve_warehouse()
+    export_environment(wh)
+    methodology = by_name(name)
+    loaded = write_to_warehouse(wh, methodology)
+    log.info("methodology %s (%s): %s", name, methodology.content_sha256[:12],
+             "loaded" if loaded else "already current")
+    return {"methodology": name, "content_sha256": methodology.content_sha256,
+            "source_file": str(methodology.source_file), "loaded": loaded}
+
+
+def dbt_build(*selectors: str) -> dict[str, int]:
+    """``dbt build --select <selectors>`` in this process (outside Airflow: the CLI), tests
+    with their models (cautious indirect selection, as Cosmos renders them); return the node
+    counts by status. Raises :class:`~govkpi.errors.GovkpiError` naming the failed nodes."""
+    from dbt.cli.main import dbtRunner
+
+    from govkpi import config
+    from govkpi.errors import GovkpiError
+
+    args = ["build", "--select", *selectors, "--indirect-selection", "cautious",
+            "--project-dir", str(config.DBT_PROJECT_DIR),
+            "--profiles-dir", str(config.DBT_PROJECT_DIR), "--quiet"]
+    res = dbtRunner().invoke(args)
+    counts: dict[str, int] = {}
+    failed = []
+    for r in getattr(res.result, "results", None) or []:
+        status = str(r.status)
+        counts[status] = counts.get(status, 0) + 1
+        if status not in ("success", "pass", "warn", "skipped"):
+            failed.append(f"{r.node.name}: {status} {(r.message or '').strip()}"[:300])
+    if not res.success:
+        detail = "; ".join(failed[:5]) or str(res.exception or "see dbt_project/logs/dbt.log")
+        raise GovkpiError(f"dbt build --select {' '.join(selectors)} failed: {detail}")
+    return counts
+
+
+def ranking_gate() -> dict[str, Any]:
+    """Run the ranking's gate checkpoint; return its verdict as a release stores it
+    (:func:`govkpi.publish.release.gate_payload`); raise GateFailed on CRITICAL failures."""
+    from govkpi.publish.release import gate_payload
+    from govkpi.quality import run_gate
+    from govkpi.warehouse import export_environment, resolve_warehouse
+
+    export_environment(resolve_warehouse(create=False))
+    result = run_gate(RANKING_GATE_CHECKPOINT)
+    log.info(result.summary())
+    if not result.passed:
+        raise GateFailed(result.summary() + "\nnothing was published")
+    return gate_payload(result)
+
+
+def publish_ranking(year: int, methodology_name: str, gate: dict[str, Any]) -> int:
+    """Publish (year, methodology) of the ranking marts with the gate's verdict; the new
+    release id. A failed gate or empty marts publish nothing (PublishError)."""
+    from govkpi.publish.release import publish
+    from govkpi.warehouse import resolve_warehouse
+
+    release_id = publish(resolve_warehouse(create=False), int(year), methodology_name, gate)
+    log.info("release %s: %s / %s", release_id, year, methodology_name)
+    return release_id
+
+
+def render_ranking_report(year: int, methodology_name: str, release_id: int,
+                          out_dir: Path | str | None = None,
+                          lang: str = "vi") -> dict[str, Any]:
+    """Render the HTML, XLSX and CSV report of a release into ``out_dir`` (default
+    ``GOVKPI_REPORTS_DIR``, else ``reports/``); return the paths as text (a task's XCom)."""
+    from govkpi.config import reports_dir
+    from govkpi.publish.report import render_report
+    from govkpi.warehouse import resolve_warehouse
+
+    paths = render_report(resolve_warehouse(create=False), int(year), methodology_name,
+                          out_dir or reports_dir(), lang=lang, release_id=int(release_id))
+    log.info("report of release %s: %s", release_id, paths.html)
+    return {"release_id": int(release_id), "html": str(paths.html), "xlsx": str(paths.xlsx),
+            "csv": {name: str(path) for name, path in paths.csv.items()}}

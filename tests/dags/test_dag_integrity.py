@@ -14,7 +14,9 @@ from govkpi import config
 DAG_FILES = sorted(p.name for p in config.DAGS_DIR.glob("*.py"))
 PARSE_BUDGET_SECONDS = 2.0
 INGEST_DAGS = {"ingest_onestop": "onestop", "ingest_eoffice": "eoffice", "ingest_dvc": "dvc"}
-EXPECTED_DAGS = {*INGEST_DAGS, "ingest_assessments", "kpi_refresh"}
+EXPECTED_DAGS = {*INGEST_DAGS, "ingest_assessments", "kpi_refresh", "annual_ranking"}
+RANKING_MODELS = ("int_qd766_indicators", "int_ranking_inputs", "fct_ranking_indicator_score",
+                  "fct_ranking_group_score", "fct_ranking_unit", "fct_ranking_tier_distribution")
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,65 @@ def test_kpi_refresh_renders_dbt_models_then_the_gate(dagbag):
     gate = dag.get_task("quality_gate_marts")
     upstream = gate.get_flat_relative_ids(upstream=True)
     assert any("fct_dossier_resolution_unit_year" in t for t in upstream)
+
+
+def test_kpi_refresh_leaves_the_ranking_to_annual_ranking(dagbag):
+    dag = dagbag.dags["kpi_refresh"]
+    built = {t.removeprefix("dbt_build.").removesuffix("_model_build") for t in dag.task_ids}
+    assert not built & set(RANKING_MODELS)
+    # Cosmos still renders a test of a ranking model and dim_unit (one parent is in the
+    # render); the exclude it forwards to dbt selects it away, so the task runs nothing
+    for task in dag.tasks:
+        if "fct_ranking" in task.task_id:
+            assert task.task_id.endswith("_test"), task.task_id
+            assert "tag:ranking+" in task.exclude.split(), task.task_id
+
+
+def test_annual_ranking_wiring(dagbag):
+    dag = dagbag.dags["annual_ranking"]
+    dbt_tasks = {t for t in dag.task_ids if t.startswith("dbt_ranking.")}
+    models = {t.removeprefix("dbt_ranking.").removesuffix("_model_build") for t in dbt_tasks
+              if t.endswith("_model_build")}
+    assert models == set(RANKING_MODELS)  # the ranking models only: the KPI marts are kpi_refresh's
+    assert set(dag.task_ids) - dbt_tasks == {"load_methodology", "quality_gate_ranking",
+                                             "publish_release", "render_report"}
+    first = dag.get_task("dbt_ranking.int_qd766_indicators_model_build")
+    assert first.upstream_task_ids == {"load_methodology"}
+    gate = dag.get_task("quality_gate_ranking")
+    assert "dbt_ranking.fct_ranking_tier_distribution_model_build" in gate.upstream_task_ids
+    assert dbt_tasks >= gate.upstream_task_ids
+    assert dag.get_task("publish_release").upstream_task_ids == {"load_methodology",
+                                                                 "quality_gate_ranking"}
+    assert "publish_release" in dag.get_task("render_report").upstream_task_ids
+
+
+def test_annual_ranking_runs_on_15_january_in_vietnam_with_params(dagbag):
+    from govkpi.pipeline import methodology_names
+
+    dag = dagbag.dags["annual_ranking"]
+    assert dag.timetable.expression == "0 6 15 1 *"
+    assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
+    assert dict(dag.params) == {"year": None, "methodology": "binh_dinh_2017"}
+    assert dag.params.get_param("methodology").schema["enum"] == methodology_names()
+    assert {"binh_dinh_2017", "qd766"} <= set(methodology_names())
+
+
+def test_ranking_request_defaults_and_checks():
+    import datetime as dt
+
+    from govkpi.errors import ConfigError
+    from govkpi.pipeline import ranking_request
+
+    # the scheduled run of 15 January 2018, 06:00 in Vietnam = 14 January 23:00 UTC: 2017
+    scheduled = dt.datetime(2018, 1, 14, 23, 0, tzinfo=dt.UTC)
+    assert ranking_request({}, scheduled) == {"year": 2017, "methodology": "binh_dinh_2017"}
+    # 31 December 2017, 18:00 UTC is already 1 January 2018 in Vietnam
+    assert ranking_request({"year": None}, dt.datetime(2017, 12, 31, 18, tzinfo=dt.UTC)) == {
+        "year": 2017, "methodology": "binh_dinh_2017"}
+    assert ranking_request({"year": 2016, "methodology": "qd766"}, scheduled) == {
+        "year": 2016, "methodology": "qd766"}
+    with pytest.raises(ConfigError, match=r"unknown methodology 'nope': choose one of .*qd766"):
+        ranking_request({"methodology": "nope"}, scheduled)
 
 
 @pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))

@@ -22,6 +22,7 @@ from govkpi.publish.report import (
     natural_key,
     render_html,
     report_tables,
+    summary_text,
     tier_chart_svg,
     translate_reason,
     write_csv,
@@ -271,3 +272,30 @@ def test_csv(data, tmp_path):
                            "160", "62.5", "Khá"]
     assert rows[3][1] == ""
     assert rows[3][8] == "Chưa đánh giá"
+
+
+def test_terminal_summary_vi(data):
+    """What `govkpi rank` and `govkpi demo` print: per unit group, rank, unit, points over the
+    achievable maximum, share and tier, the not-assessed last with the reason, tier counts."""
+    lines = summary_text(data, "vi").splitlines()
+    assert lines[0] == "Kết quả xếp hạng năm 2017 — demo (Bản công bố số 7)"
+    assert lines[2] == "UBND cấp huyện: 2/3 đơn vị được đánh giá"
+    assert lines[3].split() == ["Hạng", "Đơn", "vị", "Điểm/Tối", "đa", "Tỷ", "lệ", "Xếp", "loại"]
+    assert lines[4].split() == ["1", "Thành", "phố", "Quy", "Nhơn", "100/160", "62,5", "%",
+                                "Khá"]
+    assert lines[5].split()[-4:] == ["20/40", "50,0", "%", "Khá"]
+    assert " ".join(lines[6].split()) == (
+        "— Huyện Vĩnh Thạnh Chưa đánh giá: không có báo cáo tự đánh giá (bị trả lại)")
+    assert lines[7] == "  Tốt: 0/2 (0,0 %) · Khá: 2/2 (100,0 %)"
+    assert len(lines) == 8
+
+
+def test_terminal_summary_en_aligns_columns(data):
+    lines = summary_text(data, "en").splitlines()
+    assert lines[0] == "Ranking results for 2017 — demo (Release 7)"
+    header, first, second = lines[3:6]
+    for column in ("Points/Max", "Share"):  # right-aligned: the values end where it ends
+        end = header.index(column) + len(column)
+        assert first[:end].endswith(("100/160", "62.5%")[column == "Share"])
+        assert second[:end].endswith(("20/40", "50.0%")[column == "Share"])
+    assert lines[-1] == "  Good: 0/2 (0.0%) · Fair: 2/2 (100.0%)"

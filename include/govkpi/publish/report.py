@@ -29,7 +29,7 @@ from govkpi.errors import GovkpiError
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # ARCHITECTURE.md, "Times"
 LANGS = ("vi", "en")
 DEFAULT_METHODOLOGY = "binh_dinh_2017"
-DEFAULT_OUT_DIR = config.PROJECT_ROOT / "reports"  # git-ignored
+DEFAULT_OUT_DIR = config.PROJECT_ROOT / "reports"  # git-ignored; GOVKPI_REPORTS_DIR overrides
 UNIT_GROUP_ORDER = ("departments", "districts")  # report order; others follow by name
 # tier colours by ordinal (1 = strongest): green, blue, amber, red; grey beyond
 TIER_COLOURS = {1: "#2e7d32", 2: "#1565c0", 3: "#e08a00", 4: "#c62828"}
@@ -789,6 +789,54 @@ def write_csv(data: ReportData, out_dir: Path, stem: str, lang: str = "vi") -> d
     return paths
 
 
+# --- the terminal summary (govkpi rank, govkpi demo) ---------------------------------------
+SUMMARY_NAME_WIDTH = 38
+
+
+def summary_text(data: ReportData, lang: str = "vi") -> str:
+    """A release as plain text, per unit group: rank, unit, points / achievable maximum, share,
+    tier (not-assessed units last, with the reason), then the tier counts ("Tốt: 11/20
+    (55,0 %)")."""
+    t, r = TEXTS[lang], data.release
+    lines = [f"{t['subtitle'].format(year=r['year'])} — {r['methodology_name']} "
+             f"({t['release']} {r['release_id']})"]
+    for unit_group in data.unit_groups():
+        units = data.units_of(unit_group)
+        assessed = sum(1 for u in units if u["is_assessed"])
+        lines += ["", f"{data.group_label(unit_group, lang)}: "
+                      f"{t['summary_line'].format(assessed=assessed, total=len(units))}"]
+        width = min(SUMMARY_NAME_WIDTH, max((len(u["unit_name"]) for u in units), default=10))
+        head = f"{t['points']}/{t['max']}"
+        lines.append(f"  {t['rank']:>4}  {t['unit']:<{width}}  {head:>15}  {t['share']:>8}  "
+                     f"{t['tier']}")
+        for u in units:
+            name = _truncate(u["unit_name"], width)
+            if not u["is_assessed"]:
+                reason = translate_reason(u["not_assessed_reason"], lang)
+                lines.append(f"  {'—':>4}  {name:<{width}}  {t['not_assessed']}: {reason}")
+                continue
+            points = (f"{format_number(u['total_points'], lang)}/"
+                      f"{format_number(u['achievable_max_points'], lang)}")
+            rank = u["rank_in_group"] if u["rank_in_group"] is not None else "—"
+            lines.append(f"  {rank:>4}  {name:<{width}}  {points:>15}  "
+                         f"{format_percent(u['score_share'], lang):>8}  "
+                         f"{u[f'tier_label_{lang}']}")
+        tiers = [t["summary_tier"].format(
+            tier=tier[f"tier_label_{lang}"], count=tier["unit_count"],
+            assessed=tier["assessed_unit_count"], share=format_percent(tier["unit_share"], lang))
+            for tier in data.tiers_of(unit_group)]
+        if tiers:
+            lines.append("  " + " · ".join(tiers))
+    return "\n".join(lines)
+
+
+def ranking_summary(warehouse, year: int, methodology_name: str,
+                    release_id: int | None = None, lang: str = "vi") -> str:
+    """:func:`summary_text` of a release (the current one of the year unless ``release_id``)."""
+    _check_lang(lang)
+    return summary_text(load_report_data(warehouse, year, methodology_name, release_id), lang)
+
+
 # --- the entry points -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReportPaths:
@@ -836,8 +884,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
                              "include/govkpi/methodologies/)")
     parser.add_argument("--lang", choices=LANGS, default="vi",
                         help="report language: vi (Vietnamese, default) or en")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR,
-                        help=f"output folder (default {DEFAULT_OUT_DIR})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default ${config.REPORTS_DIR_ENV}, else "
+                             f"{DEFAULT_OUT_DIR})")
     parser.add_argument("--release-id", type=int, default=None,
                         help="report this release instead of the current one of the year")
     return parser
@@ -864,7 +913,8 @@ def run_report_command(args: argparse.Namespace) -> int:
     from govkpi.warehouse import resolve_warehouse
 
     wh = resolve_warehouse()
-    paths = render_report(wh, args.year, args.methodology, args.out, lang=args.lang,
+    paths = render_report(wh, args.year, args.methodology, args.out or config.reports_dir(),
+                          lang=args.lang,
                           release_id=args.release_id)
     for path in paths.all():
         print(path)
