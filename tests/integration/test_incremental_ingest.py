@@ -45,7 +45,7 @@ def test_incremental_reads_changes_only_and_keeps_latest_state(fresh_warehouse):
     assert mark2[1] == second.batch_id
     assert mark2[0] == max(dt.datetime.fromisoformat(d["NgayCapNhat"]) for d in after.values())
 
-    dbt("build", "--select", "staging", "--indirect-selection", "cautious")
+    dbt("build", "--select", "+staging", "--indirect-selection", "cautious")
     rows = query(wh, "select dossier_code, status_code, source_updated_at "
                  "from staging.stg_onestop__dossiers")
     assert len(rows) == len(after)

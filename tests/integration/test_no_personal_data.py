@@ -36,7 +36,7 @@ def loaded(fresh_warehouse_module):
     with OneStopServer(world) as srv:
         extract_onestop(wh, OneStopSettings(srv.url, srv.client_id, srv.client_secret),
                         mode="full")
-    dbt("build", "--select", "staging", "--indirect-selection", "cautious")
+    dbt("build", "--select", "+staging", "--indirect-selection", "cautious")
     return wh, clear
 
 
@@ -104,7 +104,7 @@ def province_loaded(province_warehouse):
     from govkpi.warehouse import export_environment
 
     export_environment(wh)  # dbt reads the database from the environment
-    dbt("build", "--select", "staging", "--indirect-selection", "cautious")
+    dbt("build", "--select", "+staging", "--indirect-selection", "cautious")
     return wh, clear
 
 
