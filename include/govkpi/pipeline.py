@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from govkpi.errors import GateFailed
-from govkpi.publish.report import DEFAULT_METHODOLOGY
+from govkpi.ranking.methodology import DEFAULT_METHODOLOGY
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,11 @@ def ingest_assessment_returns(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def gate_or_fail(checkpoint: str) -> dict[str, Any]:
-    """Run a gate checkpoint; raise (failing the task and the run) on CRITICAL failures."""
+def gate_or_fail(checkpoint: str, *, blocked_note: str = "") -> dict[str, Any]:
+    """Run a gate checkpoint; raise (failing the task and the run) on CRITICAL failures, the
+    summary followed by ``blocked_note``; else return the verdict as a release stores it
+    (:func:`govkpi.publish.release.gate_payload`)."""
+    from govkpi.publish.release import gate_payload
     from govkpi.quality import run_gate
     from govkpi.warehouse import export_environment, resolve_warehouse
 
@@ -130,9 +133,8 @@ def gate_or_fail(checkpoint: str) -> dict[str, Any]:
     result = run_gate(checkpoint)
     log.info(result.summary())
     if not result.passed:
-        raise GateFailed(result.summary())
-    return {"checkpoint": checkpoint, "passed": True, "evaluated": result.evaluated,
-            "warnings": [f.line() for f in result.warnings]}
+        raise GateFailed("\n".join(filter(None, (result.summary(), blocked_note))))
+    return gate_payload(result)
 
 
 # --- annual ranking (dags/annual_ranking.py, `govkpi rank`; docs/ranking.md) -----------------
@@ -220,18 +222,8 @@ def dbt_build(*selectors: str) -> dict[str, int]:
 
 
 def ranking_gate() -> dict[str, Any]:
-    """Run the ranking's gate checkpoint; return its verdict as a release stores it
-    (:func:`govkpi.publish.release.gate_payload`); raise GateFailed on CRITICAL failures."""
-    from govkpi.publish.release import gate_payload
-    from govkpi.quality import run_gate
-    from govkpi.warehouse import export_environment, resolve_warehouse
-
-    export_environment(resolve_warehouse(create=False))
-    result = run_gate(RANKING_GATE_CHECKPOINT)
-    log.info(result.summary())
-    if not result.passed:
-        raise GateFailed(result.summary() + "\nnothing was published")
-    return gate_payload(result)
+    """The ranking's gate (:func:`gate_or_fail` of :data:`RANKING_GATE_CHECKPOINT`)."""
+    return gate_or_fail(RANKING_GATE_CHECKPOINT, blocked_note="nothing was published")
 
 
 def publish_ranking(year: int, methodology_name: str, gate: dict[str, Any]) -> int:

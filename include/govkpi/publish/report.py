@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from govkpi import config
+from govkpi.calendar import VN_TZ
 from govkpi.errors import GovkpiError
+from govkpi.ranking.methodology import DEFAULT_METHODOLOGY
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # ARCHITECTURE.md, "Times"
 LANGS = ("vi", "en")
-DEFAULT_METHODOLOGY = "binh_dinh_2017"
 DEFAULT_OUT_DIR = config.PROJECT_ROOT / "reports"  # git-ignored; GOVKPI_REPORTS_DIR overrides
 UNIT_GROUP_ORDER = ("departments", "districts")  # report order; others follow by name
 # tier colours by ordinal (1 = strongest): green, blue, amber, red; grey beyond
@@ -271,7 +270,7 @@ def percent_value(share, places: int = 1) -> Decimal | None:
 def format_timestamp(value: dt.datetime | None, lang: str) -> str | None:
     if value is None:
         return None
-    local = value.astimezone(LOCAL_TZ) if value.tzinfo else value
+    local = value.astimezone(VN_TZ) if value.tzinfo else value
     text = local.strftime("%d/%m/%Y %H:%M") if lang == "vi" else local.strftime("%Y-%m-%d %H:%M")
     return text + TEXTS[lang]["time_suffix"]
 

@@ -141,6 +141,10 @@ class Methodology:
 # ------------------------------------------------------------------------------ loading
 
 
+# the methodology a ranking uses unless told otherwise (annual_ranking, govkpi rank/report)
+DEFAULT_METHODOLOGY = "binh_dinh_2017"
+
+
 def available() -> list[Path]:
     """The methodology files shipped with govkpi, by name."""
     return sorted(METHODOLOGY_DIR.glob("*.yaml"))

@@ -16,16 +16,7 @@
 -- maximum leaves out the indicators not measured (DOMAIN §5: never silently 0); a not-assessed
 -- unit has no points and no achievable maximum.
 select
-    methodology_name,
-    content_sha256,
-    period_grain,
-    period_start,
-    period_year,
-    period_quarter,
-    period_month,
-    unit_code,
-    unit_name,
-    unit_group,
+    {{ ranking_key_columns() }},
     group_key,
     group_number,
     group_label_vi,
@@ -40,16 +31,7 @@ select
     end)::numeric(12, 4) as achievable_max_points
 from {{ ref('fct_ranking_indicator_score') }}
 group by
-    methodology_name,
-    content_sha256,
-    period_grain,
-    period_start,
-    period_year,
-    period_quarter,
-    period_month,
-    unit_code,
-    unit_name,
-    unit_group,
+    {{ ranking_key_columns() }},
     group_key,
     group_number,
     group_label_vi,

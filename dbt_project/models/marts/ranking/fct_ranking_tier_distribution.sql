@@ -29,25 +29,11 @@ tiers as (
 group_periods as (
 
     select
-        methodology_name,
-        content_sha256,
-        period_grain,
-        period_start,
-        period_year,
-        period_quarter,
-        period_month,
-        unit_group,
+        {{ ranking_key_columns(unit=false) }},
         count(*) filter (where is_assessed) as assessed_unit_count
     from units
     group by
-        methodology_name,
-        content_sha256,
-        period_grain,
-        period_start,
-        period_year,
-        period_quarter,
-        period_month,
-        unit_group
+        {{ ranking_key_columns(unit=false) }}
 
 ),
 

@@ -37,32 +37,14 @@ tiers as (
 totals as (
 
     select
-        methodology_name,
-        content_sha256,
-        period_grain,
-        period_start,
-        period_year,
-        period_quarter,
-        period_month,
-        unit_code,
-        unit_name,
-        unit_group,
+        {{ ranking_key_columns() }},
         max(not_assessed_reason) as not_assessed_reason,
         sum(points) as total_points,
         sum(max_points) as max_points,
         sum(max_points) filter (where status <> 'not_measured') as achievable_max_points
     from indicator_scores
     group by
-        methodology_name,
-        content_sha256,
-        period_grain,
-        period_start,
-        period_year,
-        period_quarter,
-        period_month,
-        unit_code,
-        unit_name,
-        unit_group
+        {{ ranking_key_columns() }}
 
 ),
 
