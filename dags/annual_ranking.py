@@ -61,7 +61,7 @@ def annual_ranking():
     dbt_ranking = DbtTaskGroup(
         group_id="dbt_ranking",
         project_config=cosmos_config.project_config,
-        profile_config=cosmos_config.profile_config,
+        profile_config=cosmos_config.profile_config(),
         execution_config=cosmos_config.execution_config,
         # the ranking models only: the KPI marts they read are kpi_refresh's
         render_config=cosmos_config.render_config(RANKING_SELECTOR),

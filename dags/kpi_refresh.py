@@ -43,7 +43,7 @@ def kpi_refresh():
     dbt_build = DbtTaskGroup(
         group_id="dbt_build",
         project_config=cosmos_config.project_config,
-        profile_config=cosmos_config.profile_config,
+        profile_config=cosmos_config.profile_config(),
         execution_config=cosmos_config.execution_config,
         # the ranking models are annual_ranking's (scored once a year, after the returns); "+":
         # and their tests (Cosmos still renders a test of a ranking model and dim_unit, but

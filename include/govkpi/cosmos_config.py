@@ -36,14 +36,19 @@ project_config = ProjectConfig(
     install_dbt_deps=False,  # no packages: the dbt hub is out of reach (PITFALLS.md)
 )
 
-profile_config = ProfileConfig(
-    profile_name="govkpi",
-    target_name="airflow",
-    profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id=config.AIRFLOW_WAREHOUSE_CONN_ID,
-        profile_args={"schema": "public"},
-    ),
-)
+def profile_config() -> ProfileConfig:
+    """The dbt profile from the warehouse connection, built for each DAG parse: Cosmos' mapping
+    keeps the connection it first read (``_conn``), so one shared instance would point every
+    later DAG of the process (dag.test of another DAG, another warehouse) at the first one's
+    database."""
+    return ProfileConfig(
+        profile_name="govkpi",
+        target_name="airflow",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=config.AIRFLOW_WAREHOUSE_CONN_ID,
+            profile_args={"schema": "public"},
+        ),
+    )
 
 execution_config = ExecutionConfig(
     execution_mode=ExecutionMode.LOCAL,
