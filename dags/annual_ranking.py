@@ -8,7 +8,14 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
-from govkpi.pipeline import DEFAULT_METHODOLOGY, RANKING_SELECTOR, methodology_names
+from govkpi.alerts import task_failure_alert
+from govkpi.gate_tasks import gate_tasks
+from govkpi.pipeline import (
+    DEFAULT_METHODOLOGY,
+    RANKING_GATE_STAGES,
+    RANKING_SELECTOR,
+    methodology_names,
+)
 
 DOC = """
 ### annual_ranking
@@ -17,10 +24,15 @@ Ranks the province's departments and districts for a year under a methodology
 `include/govkpi/methodologies/<methodology>.yaml` and stores it in `ranking_config` →
 `dbt_ranking` builds the ranking models (`tag:ranking`, rendered by Cosmos; every year in the
 data is scored, so the previous year's ranks are there) on the KPI marts that `kpi_refresh`
-keeps current → `quality_gate_ranking` runs the GX gate (a CRITICAL failure fails the run:
-nothing is published) → `publish_release` copies the year into the append-only `published`
-schema with the gate's verdict → `render_report` writes HTML, XLSX and CSV under `reports/`
+keeps current → `quality_gate_raw`, `_staging`, `_marts` and `_ranking` run the GX gate of each
+stage (docs/quality.md) → `publish_release` copies the year into the append-only `published`
+schema with the gates' verdict → `render_report` writes HTML, XLSX and CSV under `reports/`
 (the paths are its return value).
+
+A CRITICAL gate failure fails the run: nothing is published, the previous release stays
+current, the failure alert (log, plus webhook or e-mail when configured) names the failing
+checks with sample bad rows, and `report_last_good_release` re-renders the current release's
+report with the blocked run's causes (every gate run is stored in `audit.gate_result`).
 
 Runs on 15 January at 06:00 Asia/Ho_Chi_Minh (the self-assessment returns are due that day),
 and on demand. **Params** — `year`: the year to rank (default: the year before the run's logical
@@ -39,6 +51,7 @@ date, in Vietnam); `methodology`: the methodology file's name (default `binh_din
         "retries": 1,
         "retry_delay": dt.timedelta(minutes=2),
         "execution_timeout": dt.timedelta(hours=1),
+        "on_failure_callback": task_failure_alert,
     },
     params={
         "year": Param(None, type=["null", "integer"], minimum=2000, maximum=2100,
@@ -68,20 +81,10 @@ def annual_ranking():
         operator_args=cosmos_config.operator_args,
     )
 
-    @task
-    def quality_gate_ranking() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from govkpi.errors import GateFailed
-        from govkpi.pipeline import ranking_gate
-
-        try:
-            return ranking_gate()
-        except GateFailed as exc:  # the same data fails again: no retry
-            raise AirflowFailException(str(exc)) from exc
+    gates = gate_tasks(RANKING_GATE_STAGES, blocked_note="nothing was published")
 
     @task
-    def publish_release(request: dict, gate: dict) -> int:
+    def publish_release(request: dict, gate: list[dict]) -> int:
         from govkpi.pipeline import publish_ranking
 
         return publish_ranking(request["year"], request["methodology"], gate)
@@ -92,10 +95,16 @@ def annual_ranking():
 
         return render_ranking_report(request["year"], request["methodology"], release_id)
 
+    @task(trigger_rule="one_failed")
+    def report_last_good_release(request: dict) -> dict | None:
+        from govkpi.pipeline import report_blocked_run
+
+        return report_blocked_run(request["year"], request["methodology"])
+
     request = load_methodology()
-    gate = quality_gate_ranking()
-    request >> dbt_ranking >> gate
-    render_report(request, publish_release(request, gate))
+    request >> dbt_ranking >> gates
+    render_report(request, publish_release(request, gates))
+    gates >> report_last_good_release(request)
 
 
 annual_ranking()

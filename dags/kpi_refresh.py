@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, dag
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
+from govkpi.alerts import task_failure_alert
+from govkpi.gate_tasks import gate_tasks
 from govkpi.ingest_dag import raw_asset
-from govkpi.pipeline import RANKING_SELECTOR
+from govkpi.pipeline import KPI_GATE_STAGES, RANKING_SELECTOR
 
 RAW_DOSSIERS = raw_asset("onestop", "hoso")
 KPI_MARTS = Asset("govkpi://warehouse/marts/fct_dossier_resolution_unit_year")
@@ -18,9 +20,11 @@ DOC = """
 ### kpi_refresh
 `dbt build` of staging → intermediate → marts, rendered task by task from the dbt manifest
 (Cosmos, `TestBehavior.BUILD`: unit and data tests run with each model), except the ranking
-models (`tag:ranking`, built by `annual_ranking`), then the GX gate
-`marts_gate`: a CRITICAL failure fails the run and names the failing expectations.
-Runs when `raw_onestop.hoso` is updated by `ingest_onestop`.
+models (`tag:ranking`, built by `annual_ranking`), then the GX gate, one task per stage
+(`quality_gate_raw`, `quality_gate_staging`, `quality_gate_marts`; docs/quality.md): a
+CRITICAL failure fails the run, and the failure alert (log, plus webhook or e-mail when
+configured) names the failing checks with sample bad rows; every gate run is stored in
+`audit.gate_result`. Runs when `raw_onestop.hoso` is updated by `ingest_onestop`.
 """
 
 
@@ -35,6 +39,7 @@ Runs when `raw_onestop.hoso` is updated by `ingest_onestop`.
         "retries": 1,
         "retry_delay": dt.timedelta(minutes=2),
         "execution_timeout": dt.timedelta(hours=1),
+        "on_failure_callback": task_failure_alert,
     },
     tags=["govkpi", "dbt", "kpi", "gate"],
     doc_md=DOC,
@@ -52,13 +57,7 @@ def kpi_refresh():
         operator_args=cosmos_config.operator_args,
     )
 
-    @task(outlets=[KPI_MARTS])
-    def quality_gate_marts() -> dict:
-        from govkpi.pipeline import gate_or_fail
-
-        return gate_or_fail("marts_gate")
-
-    dbt_build >> quality_gate_marts()
+    dbt_build >> gate_tasks(KPI_GATE_STAGES, outlets={"marts": [KPI_MARTS]})
 
 
 kpi_refresh()

@@ -140,12 +140,26 @@ def cmd_load_returns(args) -> int:
 
 
 def cmd_gate(args) -> int:
-    from govkpi.quality import run_gate
+    if args.setup:
+        from govkpi.quality.setup_gx import build
 
+        print(f"GX project written to {build()} (commit it)")
+        return 0
+    from govkpi.pipeline import run_stage_gate
+    from govkpi.quality.checks import STAGES
+
+    unknown = sorted(set(args.stages) - set(STAGES))
+    if unknown:
+        print(f"error: unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}",
+              file=sys.stderr)
+        return 2
     _warehouse()
-    result = run_gate(args.checkpoint)
-    print(result.summary())
-    return 0 if result.passed else 1
+    blocked = False
+    for stage in args.stages or STAGES:
+        result = run_stage_gate(stage)
+        print(result.summary())
+        blocked = blocked or not result.passed
+    return 1 if blocked else 0
 
 
 def cmd_kpis(args) -> int:
@@ -163,9 +177,22 @@ def print_ranking(wh, year: int, methodology: str, release_id: int, lang: str = 
     print(ranking_summary(wh, year, methodology, release_id, lang=lang), flush=True)
 
 
+def gate_line(wh, release_id: int) -> str:
+    """What the quality gate said about a release, and where its Data Docs are."""
+    from govkpi.publish.report import data_docs_index
+
+    with wh.connect() as conn:
+        (gate,) = conn.execute("select gate_result from published.ranking_release "
+                               "where release_id = %s", (release_id,)).fetchone()
+    stages = ", ".join(c.removesuffix("_gate") for c in gate.get("checkpoints") or [])
+    docs = data_docs_index()
+    return (f"quality gate ({stages}): passed, {gate.get('evaluated')} checks, "
+            f"{len(gate.get('warnings') or [])} warnings"
+            + (f"; Data Docs: {docs}" if docs else ""))
+
+
 def cmd_rank(args) -> int:
     from govkpi.pipeline import (
-        RANKING_GATE_CHECKPOINT,
         RANKING_SELECTOR,
         dbt_build,
         load_ranking_methodology,
@@ -194,7 +221,7 @@ def cmd_rank(args) -> int:
     except GateFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    _step(f"gate {RANKING_GATE_CHECKPOINT}: passed ({gate.get('evaluated')} expectations, "
+    _step(f"gate {', '.join(gate['checkpoints'])}: passed ({gate.get('evaluated')} checks, "
           f"{len(gate['warnings'])} warnings)")
     release_id = publish_ranking(year, name, gate)
     _step(f"published release {release_id}: {year} / {name}")
@@ -295,6 +322,7 @@ def cmd_demo(args) -> int:
     report = task_result(run, "render_report")
     _step(f"ranking {args.year}, published as release {report['release_id']}")
     print_ranking(wh, args.year, methodology, report["release_id"])
+    _step(gate_line(wh, report["release_id"]))
     _step(f"demo finished in {time.perf_counter() - started:.0f}s")
     _step(f"ranking report (XLSX and CSV beside it): {report['html']}")
     return 0
@@ -374,8 +402,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the first N quarantine reasons (default 10)")
     r.set_defaults(func=cmd_load_returns)
 
-    g = sub.add_parser("gate", help="run a quality-gate checkpoint; exit 1 when it blocks")
-    g.add_argument("checkpoint", nargs="?", default="marts_gate")
+    from govkpi.quality.checks import STAGES
+
+    g = sub.add_parser(
+        "gate", help="run the quality gate's checkpoints; exit 1 when one blocks",
+        description="Run the GX checkpoints of the given stages (default: all four) on the "
+                    "warehouse, print what failed with sample bad rows, and record each run in "
+                    "audit.gate_result. Thresholds: GOVKPI_GATE_MAX_AGE_HOURS, "
+                    "GOVKPI_GATE_VOLUME_SHARE, GOVKPI_GATE_VOLUME_MIN_ROWS (docs/quality.md).")
+    g.add_argument("stages", nargs="*", metavar="STAGE",
+                   help=f"one or more of {', '.join(STAGES)} (default: all)")
+    g.add_argument("--setup", action="store_true",
+                   help="regenerate the committed GX project under expectations/ instead")
     g.set_defaults(func=cmd_gate)
 
     k = sub.add_parser("kpis", help="print the dossier-resolution KPIs per unit for a year")
@@ -383,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_kpis)
 
     from govkpi.config import REPORTS_DIR_ENV
-    from govkpi.pipeline import DEFAULT_METHODOLOGY, RANKING_GATE_CHECKPOINT
+    from govkpi.pipeline import DEFAULT_METHODOLOGY, RANKING_GATE_STAGES
     from govkpi.publish.report import DEFAULT_OUT_DIR, LANGS
     from govkpi.publish.report import add_parser as add_report
 
@@ -393,8 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Rank the departments and districts for a year under a methodology "
             "(docs/ranking.md): load the methodology file into ranking_config, dbt build the "
             "ranking models (tag:ranking; every year in the data is scored, so the previous "
-            f"ranks are there), run the quality gate ({RANKING_GATE_CHECKPOINT}), publish the "
-            "year as a new release (append-only), print the ranking and render the report "
+            "ranks are there), run the quality gate (stages "
+            f"{', '.join(RANKING_GATE_STAGES)}), publish the year as a new release "
+            "(append-only), print the ranking and render the report "
             "(HTML, XLSX, CSV). The KPI marts must be built already (kpi_refresh, or dbt "
             "build). A blocked gate publishes nothing and exits 1.", 79),
         epilog="Examples:\n  govkpi rank --year 2017\n"

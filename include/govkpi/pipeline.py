@@ -121,17 +121,31 @@ def ingest_assessment_returns(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def gate_or_fail(checkpoint: str, *, blocked_note: str = "") -> dict[str, Any]:
-    """Run a gate checkpoint; raise (failing the task and the run) on CRITICAL failures, the
-    summary followed by ``blocked_note``; else return the verdict as a release stores it
-    (:func:`govkpi.publish.release.gate_payload`)."""
-    from govkpi.publish.release import gate_payload
+# The gate's stages (govkpi.quality.checks): kpi_refresh checks what it built, annual_ranking
+# checks everything a ranking reads before it publishes.
+KPI_GATE_STAGES = ("raw", "staging", "marts")
+RANKING_GATE_STAGES = (*KPI_GATE_STAGES, "ranking")
+
+
+def run_stage_gate(stage: str):
+    """Run the checkpoint of ``stage`` on the configured warehouse; the GateResult."""
     from govkpi.quality import run_gate
+    from govkpi.quality.checks import checkpoint_name
     from govkpi.warehouse import export_environment, resolve_warehouse
 
     export_environment(resolve_warehouse(create=False))
-    result = run_gate(checkpoint)
-    log.info(result.summary())
+    result = run_gate(checkpoint_name(stage))
+    (log.info if result.passed else log.error)(result.summary())
+    return result
+
+
+def gate_or_fail(stage: str, *, blocked_note: str = "") -> dict[str, Any]:
+    """Run the gate of ``stage``; raise :class:`GateFailed` (failing the task and the run) on
+    CRITICAL failures, the summary followed by ``blocked_note``; else return the verdict as a
+    release stores it (:func:`govkpi.publish.release.gate_payload`)."""
+    from govkpi.publish.release import gate_payload
+
+    result = run_stage_gate(stage)
     if not result.passed:
         raise GateFailed("\n".join(filter(None, (result.summary(), blocked_note))))
     return gate_payload(result)
@@ -139,9 +153,6 @@ def gate_or_fail(checkpoint: str, *, blocked_note: str = "") -> dict[str, Any]:
 
 # --- annual ranking (dags/annual_ranking.py, `govkpi rank`; docs/ranking.md) -----------------
 
-# The ranking is gated by the marts checkpoint (the KPI facts every ranking reads) until a
-# ranking suite of its own exists (issue 7): then name its checkpoint here.
-RANKING_GATE_CHECKPOINT = "marts_gate"
 RANKING_SELECTOR = "tag:ranking"  # dbt: the ranking marts and the two intermediate models
 
 
@@ -222,14 +233,27 @@ def dbt_build(*selectors: str) -> dict[str, int]:
 
 
 def ranking_gate() -> dict[str, Any]:
-    """The ranking's gate (:func:`gate_or_fail` of :data:`RANKING_GATE_CHECKPOINT`)."""
-    return gate_or_fail(RANKING_GATE_CHECKPOINT, blocked_note="nothing was published")
+    """Every stage's gate (:data:`RANKING_GATE_STAGES`), all run even when one fails so the
+    operator sees every cause; raise :class:`GateFailed` naming them when one blocks, else the
+    combined verdict a release stores (``govkpi rank``; the DAG runs one task per stage)."""
+    from govkpi.publish.release import combine_gate_payloads, gate_payload
+
+    results = [run_stage_gate(stage) for stage in RANKING_GATE_STAGES]
+    if not all(r.passed for r in results):
+        raise GateFailed("\n".join([*(r.summary() for r in results if not r.passed),
+                                     "nothing was published"]))
+    return combine_gate_payloads([gate_payload(r) for r in results])
 
 
-def publish_ranking(year: int, methodology_name: str, gate: dict[str, Any]) -> int:
-    """Publish (year, methodology) of the ranking marts with the gate's verdict; the new
-    release id. A failed gate or empty marts publish nothing (PublishError)."""
-    from govkpi.publish.release import publish
+def publish_ranking(year: int, methodology_name: str,
+                    gate: dict[str, Any] | list[dict[str, Any]]) -> int:
+    """Publish (year, methodology) of the ranking marts with the gate's verdict (one stage's
+    payload or the list of every stage's); the new release id. A failed gate or empty marts
+    publish nothing (PublishError)."""
+    from govkpi.publish.release import combine_gate_payloads, publish
+
+    if isinstance(gate, list):
+        gate = combine_gate_payloads(gate)
     from govkpi.warehouse import resolve_warehouse
 
     release_id = publish(resolve_warehouse(create=False), int(year), methodology_name, gate)
@@ -251,3 +275,27 @@ def render_ranking_report(year: int, methodology_name: str, release_id: int,
     log.info("report of release %s: %s", release_id, paths.html)
     return {"release_id": int(release_id), "html": str(paths.html), "xlsx": str(paths.xlsx),
             "csv": {name: str(path) for name, path in paths.csv.items()}}
+
+
+def report_blocked_run(year: int, methodology_name: str,
+                       out_dir: Path | str | None = None) -> dict[str, Any] | None:
+    """After a blocked gate: re-render the report of the current (last good) release of
+    (year, methodology), which lists the blocked runs recorded since it; None when the year
+    has no release yet."""
+    from govkpi.warehouse import resolve_warehouse
+
+    with resolve_warehouse(create=False).connect() as conn:
+        if conn.execute("select to_regclass('published.current_ranking_release')"
+                        ).fetchone()[0] is None:
+            found = None
+        else:
+            found = conn.execute(
+                "select release_id from published.current_ranking_release"
+                " where year = %s and methodology_name = %s", (year, methodology_name)).fetchone()
+    if found is None:
+        log.warning("the gate blocked %s / %s and there is no earlier release to keep", year,
+                    methodology_name)
+        return None
+    log.warning("the gate blocked %s / %s: release %s stays current; its report now lists the "
+                "blocked run", year, methodology_name, found[0])
+    return render_ranking_report(year, methodology_name, found[0], out_dir=out_dir)

@@ -60,9 +60,12 @@ def test_kpi_refresh_renders_dbt_models_then_the_gate(dagbag):
     ids = set(dag.task_ids)
     assert any("fct_dossier_resolution_unit_year" in t for t in ids)
     assert any("int_dossiers_classified_by_deadline" in t for t in ids)
-    gate = dag.get_task("quality_gate_marts")
-    upstream = gate.get_flat_relative_ids(upstream=True)
-    assert any("fct_dossier_resolution_unit_year" in t for t in upstream)
+    for stage in ("raw", "staging", "marts"):
+        gate = dag.get_task(f"quality_gate_{stage}")
+        upstream = gate.get_flat_relative_ids(upstream=True)
+        assert any("fct_dossier_resolution_unit_year" in t for t in upstream), stage
+        assert gate.downstream_task_ids == set(), stage
+    assert "quality_gate_ranking" not in dag.task_ids  # annual_ranking's
 
 
 def test_kpi_refresh_leaves_the_ranking_to_annual_ranking(dagbag):
@@ -83,16 +86,32 @@ def test_annual_ranking_wiring(dagbag):
     models = {t.removeprefix("dbt_ranking.").removesuffix("_model_build") for t in dbt_tasks
               if t.endswith("_model_build")}
     assert models == set(RANKING_MODELS)  # the ranking models only: the KPI marts are kpi_refresh's
-    assert set(dag.task_ids) - dbt_tasks == {"load_methodology", "quality_gate_ranking",
-                                             "publish_release", "render_report"}
+    gates = {f"quality_gate_{s}" for s in ("raw", "staging", "marts", "ranking")}
+    assert set(dag.task_ids) - dbt_tasks == {"load_methodology", *gates, "publish_release",
+                                             "render_report", "report_last_good_release"}
     first = dag.get_task("dbt_ranking.int_qd766_indicators_model_build")
     assert first.upstream_task_ids == {"load_methodology"}
-    gate = dag.get_task("quality_gate_ranking")
-    assert "dbt_ranking.fct_ranking_tier_distribution_model_build" in gate.upstream_task_ids
-    assert dbt_tasks >= gate.upstream_task_ids
-    assert dag.get_task("publish_release").upstream_task_ids == {"load_methodology",
-                                                                 "quality_gate_ranking"}
+    for name in gates:  # every stage is checked after the ranking models are built
+        gate = dag.get_task(name)
+        assert "dbt_ranking.fct_ranking_tier_distribution_model_build" in gate.upstream_task_ids
+        assert dbt_tasks >= gate.upstream_task_ids
+    assert dag.get_task("publish_release").upstream_task_ids == {"load_methodology", *gates}
     assert "publish_release" in dag.get_task("render_report").upstream_task_ids
+    blocked = dag.get_task("report_last_good_release")
+    assert blocked.trigger_rule == "one_failed"
+    assert blocked.upstream_task_ids == {"load_methodology", *gates}
+
+
+def test_every_task_alerts_on_failure(dagbag):
+    from govkpi.alerts import task_failure_alert
+
+    for dag in dagbag.dags.values():
+        if dag.dag_id not in ("kpi_refresh", "annual_ranking"):
+            continue
+        for t in dag.tasks:
+            callbacks = t.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert task_failure_alert in callbacks, f"{dag.dag_id}.{t.task_id}"
 
 
 def test_annual_ranking_runs_on_15_january_in_vietnam_with_params(dagbag):

@@ -111,26 +111,39 @@ def test_kpi_refresh_built_the_fact_for_every_unit_and_year(pipeline):
     assert 0.5 < province[0][0] < 1  # a plausible province on-time rate
 
 
+def test_kpi_refresh_ran_the_gate_of_each_stage(pipeline):
+    wh, _, _, refresh, *_ = pipeline
+    states = {ti.task_id: ti.state for ti in refresh.get_task_instances()}
+    for stage in ("raw", "staging", "marts"):
+        assert states[f"quality_gate_{stage}"] == "success", stage
+    rows = query(wh, "select checkpoint, passed, critical_count, run_context ->> 'dag_id' "
+                     "from audit.gate_result order by gate_result_id")
+    assert sorted(r[0] for r in rows) == ["marts_gate", "raw_gate", "staging_gate"]
+    assert all(passed and critical == 0 and dag == "kpi_refresh"
+               for _, passed, critical, dag in rows), rows
+
+
 def test_gate_passes_warns_and_blocks(pipeline):
-    from govkpi.quality import run_gate
+    from govkpi.pipeline import run_stage_gate
 
     wh, *_ = pipeline
-    clean = run_gate("marts_gate")
+    clean = run_stage_gate("marts")
     assert clean.passed, clean.summary()
     assert clean.critical == [], clean.summary()
-    assert {f.target for f in clean.warnings} <= {"os2_late_rate"}
-    late_before = sum(f.unexpected_count for f in clean.warnings)
+    assert {f.check for f in clean.warnings} <= {"kpi_late_share_high"}
+    late_before = sum(f.bad_rows for f in clean.warnings)
 
     with wh.connect() as conn:  # WARNING only: a late rate above 50 % is reported, not blocked
         conn.execute("update marts.fct_dossier_resolution_unit_year set os2_late_rate = 0.8 "
                      "where (unit_code, period_year) = (select unit_code, period_year from "
                      "marts.fct_dossier_resolution_unit_year where os2_late_rate <= 0.5 "
                      "order by 1, 2 limit 1)")
-    warned = run_gate("marts_gate")
+    warned = run_stage_gate("marts")
     assert warned.passed, warned.summary()
     assert warned.critical == []
-    assert [f.target for f in warned.warnings] == ["os2_late_rate"]
-    assert warned.warnings[0].unexpected_count == late_before + 1
+    assert [(f.check, f.asset) for f in warned.warnings] == [
+        ("kpi_late_share_high", "fct_dossier_resolution_unit_year")]
+    assert warned.warnings[0].bad_rows == late_before + 1
 
     with wh.connect() as conn:  # CRITICAL: a rate above 1 and a numerator above its denominator
         conn.execute("update marts.fct_dossier_resolution_unit_year set os1a_on_time_rate = 1.5 "
@@ -139,27 +152,18 @@ def test_gate_passes_warns_and_blocks(pipeline):
                      "where os1a_denominator > 0)")
         conn.execute("update marts.fct_dossier_resolution_unit_year "
                      "set os2_numerator = os2_denominator + 1 where period_year = 2016")
-    blocked = run_gate("marts_gate")
+    blocked = run_stage_gate("marts")
     assert not blocked.passed
-    causes = {(f.expectation, f.target) for f in blocked.critical}
-    assert ("expect_column_values_to_be_between", "os1a_on_time_rate") in causes
-    assert ("expect_column_pair_values_a_to_be_greater_than_b",
-            "os2_denominator vs os2_numerator") in causes
-    rate = next(f for f in blocked.critical if f.target == "os1a_on_time_rate")
-    assert rate.unexpected_count == 1
-    assert rate.sample == [1.5]
+    causes = {f.check: f for f in blocked.critical
+              if f.asset == "fct_dossier_resolution_unit_year"}
+    assert {"kpi_rates_between_0_and_1", "kpi_numerator_within_denominator",
+            "kpi_units_sum_to_province"} <= set(causes), blocked.summary()
+    rate = causes["kpi_rates_between_0_and_1"]
+    assert rate.bad_rows == 1
+    assert float(rate.sample[0]["os1a_on_time_rate"]) == 1.5
+    assert causes["kpi_numerator_within_denominator"].bad_rows == query(
+        wh, "select count(*) from marts.fct_dossier_resolution_unit_year "
+            "where period_year = 2016")[0][0]
     assert "BLOCKED" in blocked.summary()
-
-
-def test_gx_setup_script_regenerates_the_committed_project(pipeline, tmp_path):
-    from govkpi import config
-    from govkpi.quality import setup_gx
-
-    setup_gx.build(project_dir=tmp_path)
-    committed = config.GX_PROJECT_DIR / "gx"
-
-    def files(root):
-        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
-                if p.is_file() and "uncommitted" not in p.parts}
-
-    assert files(tmp_path / "gx") == files(committed)
+    assert query(wh, "select passed, critical_count >= 3 from audit.gate_result "
+                     "order by gate_result_id desc limit 1") == [(False, True)]

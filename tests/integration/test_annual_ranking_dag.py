@@ -43,8 +43,7 @@ def province_marts(fresh_warehouse_module, airflow_db, tmp_path_factory):
     # what the ranking reads and the gate checks, tests aside: kpi_refresh's job, tested
     # elsewhere
     started = time.monotonic()
-    dbt("build", "--select", "+tag:ranking", "+fct_dossier_resolution_unit_year",
-        "--exclude", "tag:ranking", "--exclude-resource-type", "test", "unit_test")
+    dbt("build", "--exclude", "tag:ranking", "--exclude-resource-type", "test", "unit_test")
     print(f"KPI models: {time.monotonic() - started:.0f}s")
     reports = tmp_path_factory.mktemp("reports")
     saved = os.environ.get("GOVKPI_REPORTS_DIR")
@@ -85,7 +84,7 @@ def test_every_year_is_scored_and_2017_alone_published(ranked):
             "published.ranking_release")
     assert (year, name) == (2017, "binh_dinh_2017")
     assert gate["passed"] is True
-    assert gate["checkpoint"] == "marts_gate"
+    assert gate["checkpoints"] == ["raw_gate", "staging_gate", "marts_gate", "ranking_gate"]
     assert gate["critical"] == []
     rows = query(wh, "select unit_group, count(*), count(rank_in_group), "
                      "count(previous_rank) from published.ranking_release_unit "
@@ -144,7 +143,7 @@ def test_govkpi_rank_and_report_commands(ranked, tmp_path, capsys):
     assert len(releases) == 2
     latest = releases[-1][0]
     assert "==> dbt build --select tag:ranking: " in out
-    assert "==> gate marts_gate: passed" in out
+    assert "==> gate raw_gate, staging_gate, marts_gate, ranking_gate: passed" in out
     assert f"==> published release {latest}: 2017 / binh_dinh_2017" in out
     assert f"Kết quả xếp hạng năm 2017 — binh_dinh_2017 (Bản công bố số {latest})" in out
     assert out.rstrip().endswith(f"ranking_binh_dinh_2017_2017_release{latest}_vi_tiers.csv")
@@ -155,24 +154,78 @@ def test_govkpi_rank_and_report_commands(ranked, tmp_path, capsys):
     assert len(printed) == 5
 
 
-def test_a_blocked_gate_fails_the_run_and_publishes_nothing(ranked):
-    """Runs last: it corrupts the KPI mart the gate checks (a rate above 1: CRITICAL)."""
+@pytest.fixture
+def alert_webhook(monkeypatch):
+    """A real HTTP server on 127.0.0.1 that records the alerts POSTed to it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GOVKPI_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
+
+
+def test_a_blocked_gate_fails_the_run_and_publishes_nothing(ranked, alert_webhook):
+    """Runs last: it corrupts the KPI mart the gate checks (a rate above 1: CRITICAL). The run
+    fails, nothing is published, the previous release stays current and its report is
+    rendered again with the blocked run, and the alert names the check and the bad row."""
     from airflow.dag_processing.dagbag import DagBag
 
     from govkpi import config
 
     wh, *_ = ranked
     before = query(wh, "select count(*) from published.ranking_release")
+    (current,) = query(wh, "select release_id from published.current_ranking_release "
+                           "where year = 2017")[0]
+    (unit,) = query(wh, "select min(unit_code) from marts.fct_dossier_resolution_unit_year")[0]
     with wh.connect() as conn:
         conn.execute("update marts.fct_dossier_resolution_unit_year set os1a_on_time_rate = 1.5 "
-                     "where (unit_code, period_year) = (select unit_code, period_year from "
-                     "marts.fct_dossier_resolution_unit_year order by 1, 2 limit 1)")
+                     "where unit_code = %s and period_year = 2017", (unit,))
     dag = DagBag(dag_folder=str(config.DAGS_DIR / "annual_ranking.py")).get_dag("annual_ranking")
     run = dag.test(run_conf=CONF)
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "failed"
     assert states["load_methodology"] == "success"
-    assert states["quality_gate_ranking"] == "failed"
+    assert states["quality_gate_marts"] == "failed"
+    for stage in ("raw", "staging", "ranking"):
+        assert states[f"quality_gate_{stage}"] == "success", stage
     assert states["publish_release"] == "upstream_failed"
     assert states["render_report"] == "upstream_failed"
+    assert states["report_last_good_release"] == "success"
     assert query(wh, "select count(*) from published.ranking_release") == before
+    assert query(wh, "select release_id from published.current_ranking_release "
+                     "where year = 2017") == [(current,)]
+    # the alert: one, for the gate task, naming the check and the bad row
+    (alert,) = [a for a in alert_webhook if a["task_id"] == "quality_gate_marts"]
+    assert alert["subject"].startswith("[govkpi] annual_ranking.quality_gate_marts failed")
+    assert "kpi_rates_between_0_and_1 on fct_dossier_resolution_unit_year, 1 bad row" in \
+        alert["text"]
+    assert unit in alert["text"]
+    assert "1.5" in alert["text"]
+    # stored, and shown in the report of the release that stays current
+    ((passed, context),) = query(wh, "select passed, run_context from audit.gate_result where "
+                                     "checkpoint = 'marts_gate' order by gate_result_id desc "
+                                     "limit 1")
+    assert passed is False
+    assert (context["dag_id"], context["task_id"]) == ("annual_ranking", "quality_gate_marts")
+    from govkpi.airflow_env import task_result
+
+    report = task_result(run, "report_last_good_release")
+    assert report["release_id"] == current
+    html = Path(report["html"]).read_text(encoding="utf-8")
+    assert "marts_gate chặn công bố" in html
+    assert "kpi_rates_between_0_and_1 — fct_dossier_resolution_unit_year (1)" in html

@@ -349,12 +349,15 @@ def test_publishing_again_adds_a_release_and_keeps_the_old(crafted_ranking_marts
 def test_publish_takes_an_object_gate_result_through_gate_payload(crafted_ranking_marts):
     from govkpi.quality.gate import Failure, GateResult
 
-    result = GateResult("ranking", True, 12, [Failure("expect_x", "warning", "share", 2)])
+    result = GateResult("ranking_gate", True, 12, [
+        Failure("kpi_late_share_high", "warning", "fct_x", "more than half late", 2)])
     release = publish(crafted_ranking_marts, YEAR, METHODOLOGY, gate_payload(result))
     (gate,) = _one(crafted_ranking_marts, "select gate_result from published.ranking_release"
                                           " where release_id = %s", (release,))[0]
-    assert gate == {"passed": True, "critical": [], "checkpoint": "ranking", "evaluated": 12,
-                    "warnings": ["[WARNING] expect_x on share, 2 bad rows"]}
+    assert gate == {"passed": True, "critical": [], "checkpoint": "ranking_gate",
+                    "evaluated": 12,
+                    "warnings": ["[WARNING] kpi_late_share_high on fct_x, 2 bad rows: more than "
+                                 "half late"]}
 
 
 def test_a_failed_gate_refuses_and_leaves_the_current_release(crafted_ranking_marts):

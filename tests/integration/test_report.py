@@ -96,7 +96,9 @@ def test_html_is_self_contained(report_vi, report_en):
         assert "http://" not in page
         assert "https://" not in page
         assert "<script" not in page.lower()
-        assert not re.search(r'(?:src|href)\s*=\s*"(?!#)', page), "no linked resource"
+        # nothing is loaded from elsewhere; the one link out (the gate's Data Docs, when built
+        # on this machine) is a local file opened only when clicked
+        assert not re.search(r'(?:src|href)\s*=\s*"(?!#|file://)', page), "no linked resource"
         assert "<svg" in page
 
 

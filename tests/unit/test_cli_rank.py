@@ -14,7 +14,8 @@ def test_rank_help_says_what_it_does(capsys):
     assert exit_.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     for words in ("--year Y", "--methodology NAME", "default binh_dinh_2017", "tag:ranking",
-                  "marts_gate", "append-only", "--skip-build", "govkpi rank --year 2017"):
+                  "raw, staging, marts, ranking", "append-only", "--skip-build",
+                  "govkpi rank --year 2017"):
         assert words in text, words
 
 

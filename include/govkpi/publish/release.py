@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -125,10 +125,25 @@ def gate_payload(result: Any) -> dict[str, Any]:
 
     payload: dict[str, Any] = {"passed": bool(result.passed), "critical": lines(result.critical),
                                "warnings": lines(result.warnings)}
-    for attr in ("checkpoint", "evaluated"):
-        if hasattr(result, attr):
+    for attr in ("checkpoint", "evaluated", "gate_result_id", "data_docs"):
+        if getattr(result, attr, None) is not None:
             payload[attr] = getattr(result, attr)
     return payload
+
+
+def combine_gate_payloads(payloads: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One verdict from several checkpoints' payloads (a release is gated by every stage):
+    passed when all passed; their failures and counts together."""
+    if not payloads:
+        raise PublishError("no gate verdict given: run the quality gate before publishing")
+    return {
+        "passed": all(bool(p.get("passed")) for p in payloads),
+        "checkpoints": [p.get("checkpoint") for p in payloads],
+        "evaluated": sum(int(p.get("evaluated") or 0) for p in payloads),
+        "critical": [line for p in payloads for line in p.get("critical") or []],
+        "warnings": [line for p in payloads for line in p.get("warnings") or []],
+        "gate_result_ids": [p["gate_result_id"] for p in payloads if p.get("gate_result_id")],
+    }
 
 
 def _check_gate(gate_result: Mapping[str, Any], year: int, methodology_name: str) -> None:

@@ -97,6 +97,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "gate_counts": "{critical} lỗi nghiêm trọng, {warnings} cảnh báo",
         "warnings": "Cảnh báo",
         "critical": "Lỗi nghiêm trọng",
+        "blocked_runs": ("Các lần kiểm tra sau bản công bố này bị chặn "
+                         "(bản này vẫn là bản hiện hành)"),
+        "blocked_run": "{when}: {checkpoint} chặn công bố",
+        "data_docs": "Chi tiết kiểm tra (Data Docs)",
         "footnote": ("Tỷ lệ = điểm / điểm tối đa có thể đạt (không tính chỉ tiêu không đo được). "
                      "Đơn vị bằng điểm có cùng hạng (1, 2, 2, 4). ▲ tăng hạng, ▼ giảm hạng so "
                      "với năm trước."),
@@ -174,6 +178,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "gate_counts": "{critical} critical failures, {warnings} warnings",
         "warnings": "Warnings",
         "critical": "Critical failures",
+        "blocked_runs": "Gate runs after this release that blocked publication (this release "
+                        "stays current)",
+        "blocked_run": "{when}: {checkpoint} blocked publication",
+        "data_docs": "Check details (Data Docs)",
         "footnote": ("Share = points / achievable maximum (indicators not measured are "
                      "excluded). Equal scores share a rank (1, 2, 2, 4). ▲ moved up, ▼ moved "
                      "down since the previous year."),
@@ -334,6 +342,9 @@ class ReportData:
     group_scores: list[dict[str, Any]]
     indicators: list[dict[str, Any]]
     tiers: list[dict[str, Any]]
+    # failed gate runs recorded after this release (audit.gate_result): why no newer release
+    blocked_runs: list[dict[str, Any]] = field(default_factory=list)
+    data_docs: str | None = None  # the gate's Data Docs index, when built on this machine
 
     def unit_groups(self) -> list[str]:
         seen = {u["unit_group"] for u in self.units} | {t["unit_group"] for t in self.tiers}
@@ -411,10 +422,28 @@ def load_report_data(warehouse, year: int, methodology_name: str,
         def rows(table: str) -> list[dict[str, Any]]:
             return _fetch(conn, f"select * from published.{table} where release_id = %s", (rid,))
 
+        blocked = []
+        if conn.execute("select to_regclass('audit.gate_result')").fetchone()[0] is not None:
+            blocked = _fetch(conn, "select checkpoint, finished_at, failures, data_docs_path"
+                                   " from audit.gate_result where not passed and finished_at >"
+                                   " %s order by finished_at desc limit %s",
+                             (release["created_at"], BLOCKED_RUNS_SHOWN))
         return ReportData(release=release, units=rows("ranking_release_unit"),
                           group_scores=rows("ranking_release_group_score"),
                           indicators=rows("ranking_release_indicator"),
-                          tiers=rows("ranking_release_tier"))
+                          tiers=rows("ranking_release_tier"), blocked_runs=blocked,
+                          data_docs=data_docs_index())
+
+
+BLOCKED_RUNS_SHOWN = 10
+
+
+def data_docs_index() -> str | None:
+    """The ``file://`` address of the gate's Data Docs, when built on this machine."""
+    from govkpi.quality.gate import data_docs_index as index
+
+    path = index()
+    return Path(path).as_uri() if path else None
 
 
 # --- SVG charts -----------------------------------------------------------------------------
@@ -593,6 +622,13 @@ def _gate_lines(items) -> list[str]:
     return out
 
 
+def _failure_line(failure: Mapping[str, Any]) -> str:
+    """One failing check of audit.gate_result, as the report lists it."""
+    count = failure.get("bad_rows")
+    rows = "" if count is None else f" ({count})"
+    return f"{failure.get('check')} — {failure.get('asset')}{rows}: {failure.get('description')}"
+
+
 def html_context(data: ReportData, lang: str) -> dict[str, Any]:
     t = TEXTS[lang]
     r = data.release
@@ -612,7 +648,14 @@ def html_context(data: ReportData, lang: str) -> dict[str, Any]:
         },
         "gate": {"passed": bool(gate.get("passed")), "critical": critical, "warnings": warnings,
                  "counts": t["gate_counts"].format(critical=len(critical),
-                                                   warnings=len(warnings))},
+                                                   warnings=len(warnings)),
+                 "data_docs": data.data_docs,
+                 "blocked": [
+                     {"title": t["blocked_run"].format(
+                         when=format_timestamp(b["finished_at"], lang), checkpoint=b["checkpoint"]),
+                      "causes": [_failure_line(f) for f in b["failures"] or []
+                                 if f.get("severity") == "critical"][:5]}
+                     for b in data.blocked_runs]},
         "groups": [_group_view(data, g, lang) for g in data.unit_groups()],
         "movement_legend": t["movement_legend"].format(year=r["year"]),
     }
