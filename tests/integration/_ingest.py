@@ -72,3 +72,24 @@ def latest_loaded(wh, system: str, endpoint: str) -> dict[str, dt.datetime]:
 def quarantined(wh, system: str, endpoint: str) -> dict[str, str]:
     return dict(query(wh, "select record_key, reason from audit.quarantine where "
                           "source_system = %s and endpoint = %s", (system, endpoint)))
+
+
+def ingest_small_province(wh, seed: int, dossiers: int, years: tuple[int, ...], drop,
+                          mess_rate: float = 0.0):
+    """A small simulated province loaded as the ingest DAGs leave it: the three systems
+    extracted in full, the self-assessment returns of ``years`` (written to ``drop``) loaded;
+    the world, for the tests' own expectations."""
+    from govkpi.extract import extract
+    from govkpi.load.assessments import load_returns
+    from govkpi.simulator import SimulatedProvince, generate_world
+    from govkpi.simulator.assessments import generate_returns
+
+    world = generate_world(seed=seed, dossiers=dossiers, years=years)
+    with SimulatedProvince(seed=seed, world=world) as province:
+        conf = settings(province)
+        for system in ("onestop", "eoffice", "dvc"):
+            extract(system, wh, conf[system], mode="full")
+    for year in years:
+        generate_returns(world, year, drop, seed, mess_rate=mess_rate)
+    load_returns(wh, drop)
+    return world

@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from govkpi.extract import extract
-from govkpi.simulator import SimulatedProvince, generate_world
-from govkpi.simulator.assessments import generate_returns
 from tests.helpers import dbt, query
-from tests.integration._ingest import settings
+from tests.integration._ingest import ingest_small_province
 
 pytestmark = pytest.mark.slow
 SEED = 11
@@ -28,18 +25,8 @@ CONF = {"year": 2017, "methodology": "binh_dinh_2017"}
 def province_marts(fresh_warehouse_module, airflow_db, tmp_path_factory):
     """Raw data of a small province and its returns for both years, the KPI marts built (what
     kpi_refresh leaves behind); reports go to a temporary folder."""
-    from govkpi.load.assessments import load_returns
-
     wh = fresh_warehouse_module
-    world = generate_world(seed=SEED, dossiers=DOSSIERS, years=YEARS)
-    with SimulatedProvince(seed=SEED, world=world) as province:
-        conf = settings(province)
-        for system in ("onestop", "eoffice", "dvc"):
-            extract(system, wh, conf[system], mode="full")
-    drop = tmp_path_factory.mktemp("drop")
-    for year in YEARS:
-        generate_returns(world, year, drop, SEED, mess_rate=0.0)
-    load_returns(wh, drop)
+    world = ingest_small_province(wh, SEED, DOSSIERS, YEARS, tmp_path_factory.mktemp("drop"))
     # what the ranking reads and the gate checks, tests aside: kpi_refresh's job, tested
     # elsewhere
     started = time.monotonic()

@@ -17,11 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from govkpi.extract import extract
-from govkpi.simulator import SimulatedProvince, generate_world
-from govkpi.simulator.assessments import generate_returns
 from tests.helpers import dbt, query
-from tests.integration._ingest import settings
+from tests.integration._ingest import ingest_small_province
 
 pytestmark = pytest.mark.slow
 SEED, DOSSIERS, YEARS = 13, 1200, (2016, 2017)
@@ -39,19 +36,10 @@ def _terminate(wh, dbname: str) -> None:
 @pytest.fixture(scope="module")
 def template(fresh_warehouse_module, tmp_path_factory):
     """The built and published province: (warehouse, id of release 1)."""
-    from govkpi.load.assessments import load_returns
     from govkpi.pipeline import load_ranking_methodology, publish_ranking, ranking_gate
 
     wh = fresh_warehouse_module
-    world = generate_world(seed=SEED, dossiers=DOSSIERS, years=YEARS)
-    with SimulatedProvince(seed=SEED, world=world) as province:
-        conf = settings(province)
-        for system in ("onestop", "eoffice", "dvc"):
-            extract(system, wh, conf[system], mode="full")
-    drop = tmp_path_factory.mktemp("drop")
-    for year in YEARS:
-        generate_returns(world, year, drop, SEED, mess_rate=0.0)
-    load_returns(wh, drop)
+    ingest_small_province(wh, SEED, DOSSIERS, YEARS, tmp_path_factory.mktemp("drop"))
     load_ranking_methodology(METHODOLOGY)
     dbt("build", "--exclude-resource-type", "test", "unit_test")
     gate = ranking_gate()
