@@ -103,6 +103,41 @@ def dbt_build(env: dict, *extra: str, select: str = SELECT) -> float:
     return seconds
 
 
+# The KPI table both builds must agree on, and its columns that record which run wrote a row
+# (the incremental cursors): not compared.
+KPI_TABLE = "intermediate.int_dossier_resolution_kpis"
+KPI_CURSOR_COLUMNS = ("source_batch_id", "units_fingerprint")
+
+
+def save_kpis(wh) -> None:
+    """Copy the KPI table (as the incremental build left it) aside; not timed."""
+    with wh.connect() as conn:
+        conn.execute("drop schema if exists bench_incremental cascade")
+        conn.execute("create schema bench_incremental")
+        conn.execute(f"create table bench_incremental.kpis as select * from {KPI_TABLE}")
+        conn.commit()
+
+
+def kpi_differences(wh) -> dict[str, int]:
+    """Rows of the KPI table only in the incremental build / only in the full refresh (EXCEPT
+    ALL both ways over every column but the cursors); both 0 when the two builds agree."""
+    with wh.connect() as conn:
+        columns = ", ".join(c for (c,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema ="
+            " 'intermediate' and table_name = 'int_dossier_resolution_kpis' and column_name"
+            " <> all(%s) order by ordinal_position", (list(KPI_CURSOR_COLUMNS),)).fetchall())
+        only = {}
+        for name, left, right in (("only_incremental", "bench_incremental.kpis", KPI_TABLE),
+                                  ("only_full_refresh", KPI_TABLE, "bench_incremental.kpis")):
+            only[name] = conn.execute(
+                f"select count(*) from (select {columns} from {left} except all"
+                f" select {columns} from {right}) as differences").fetchone()[0]
+        only["rows"] = conn.execute(f"select count(*) from {KPI_TABLE}").fetchone()[0]
+        conn.execute("drop schema bench_incremental cascade")
+        conn.commit()
+    return only
+
+
 def model_seconds() -> dict[str, float]:
     """Per-node execution seconds of the last dbt invocation (target/run_results.json)."""
     results = json.loads((DBT_DIR / "target" / "run_results.json").read_text())["results"]
@@ -198,6 +233,8 @@ def markdown(r: dict) -> str:
         f"{r['parse_s_median']:.3f} | < {TARGET_PARSE_S} |",
         f"| the same with Cosmos imported beforehand (rendering alone), s, median | "
         f"{r['parse_warm_s_median']:.3f} | |",
+        f"The KPI table ({r['kpi_differences'][-1]['rows']:,} rows) is the same after both"
+        " builds, every repetition (EXCEPT ALL both ways, cursor columns aside).",
         "",
         "Slowest nodes (seconds, last repetition):",
         "",
@@ -267,14 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     work = server.with_database(DATABASE)
     env = {**ENV, **work.environment(), "GOVKPI_PII_KEY": BENCH_PII_KEY}
     load_before = [round(x, 2) for x in os.getloadavg()]
-    incremental, full = [], []
+    incremental, full, differences = [], [], []
     for rep in range(1, args.reps + 1):
         copy_database(server, loaded.dbname, work.dbname)
         analyze_raw(work)
         incremental.append(dbt_build(env))
         nodes_incremental = model_seconds()
+        save_kpis(work)
         full.append(dbt_build(env, "--full-refresh"))
         nodes_full = model_seconds()
+        differences.append(kpi_differences(work))
+        if differences[-1]["only_incremental"] or differences[-1]["only_full_refresh"]:
+            raise SystemExit(f"rep {rep}: the incremental build and the full refresh disagree"
+                             f" on {KPI_TABLE}: {differences[-1]}")
         print(f"rep {rep}/{args.reps}: incremental {incremental[-1]:.1f} s, full refresh "
               f"{full[-1]:.1f} s", flush=True)
     subprocess.run([DBT, "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
@@ -297,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "incremental_build_s_median": round(statistics.median(incremental), 2),
         "full_refresh_build_s_median": round(statistics.median(full), 2),
         "nodes_incremental": nodes_incremental, "nodes_full_refresh": nodes_full,
+        "kpi_differences": differences,
         "parse_s": [round(x, 4) for x in parse_times],
         "parse_warm_s": [round(x, 4) for x in parse_warm],
         "parse_warm_s_median": round(statistics.median(parse_warm), 4),

@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['period_grain', 'period_start'],
         on_schema_change='fail',
-        pre_hook='set local enable_nestloop = off',
+        pre_hook=['set local enable_nestloop = off', '{{ incremental_run_settings() }}'],
         post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['scope', 'period_grain', 'period_start', 'unit_code', 'procedure_code']},

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='dossier_code',
         on_schema_change='fail',
+        pre_hook='{{ incremental_run_settings() }}',
         post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['dossier_code', 'period_year'], 'unique': true},

@@ -263,8 +263,23 @@ async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
         finally:
             for ref in references:
                 await ref.close()
+        await _summarize_brin_indexes(conn, f"raw_{system}.{endpoint.name}")
     log.info(result.summary())
     return result
+
+
+async def _summarize_brin_indexes(conn, table: str) -> None:
+    """Summarise the page ranges the batch appended in ``table``'s BRIN indexes (schema.sql:
+    raw_onestop.hoso's batch_id). Without it a range stays unsummarised until a vacuum reaches
+    it, and a scan matches every unsummarised range: the incremental dbt models' "batch_id >
+    cursor" read all 4.7 GB of a 3M-dossier history instead of the newest batch's pages (7 s
+    per model, dbt_refresh bench). Cheap: only the new ranges are read, still in cache."""
+    await conn.execute(
+        "select brin_summarize_new_values(index.indexrelid) from pg_index as index"
+        " join pg_class as relation on relation.oid = index.indexrelid"
+        " join pg_am as method on method.oid = relation.relam"
+        " where index.indrelid = %s::regclass and method.amname = 'brin'", (table,))
+    await conn.commit()
 
 
 # Binary COPY (PostgreSQL docs, "COPY", binary format): the file header, then per tuple an

@@ -66,6 +66,8 @@ create index if not exists thutuc_key_idx on raw_onestop.thutuc (record_key, sou
 create index if not exists hoso_key_idx on raw_onestop.hoso (record_key, source_updated_at);
 -- The versions of the newest batches (the incremental dbt models' changed dossiers) without
 -- reading the table: batch ids grow with the load order, which BRIN summarises in a few pages.
+-- Each load summarises the ranges it appended (load/raw.py): an unsummarised range matches
+-- every scan, and a table loaded after this index was made would be read whole.
 create index if not exists hoso_batch_idx on raw_onestop.hoso using brin (batch_id);
 
 -- One table per e-office and portal endpoint, the same shape.
