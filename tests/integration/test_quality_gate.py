@@ -189,8 +189,9 @@ def test_due_before_received(copy, capsys):
         order by source_updated_at desc limit 1
     """)
     _, failures = _blocked(wh, release, capsys)
-    cause = _cause(failures, "dossier_due_not_before_received", "stg_onestop__dossiers")
-    assert [r["dossier_code"] for r in cause["sample"]] == [code]
+    cause = _cause(failures, "dossier_records_valid", "stg_onestop__dossiers")
+    assert [(r["dossier_code"], r["problems"]) for r in cause["sample"]] == [
+        (code, "due_before_received")]
 
 
 def test_a_tier_that_contradicts_the_score(copy, capsys):

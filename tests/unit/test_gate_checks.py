@@ -53,13 +53,20 @@ def test_raw_checks_cover_every_source_table_and_the_feeds(stages):
         assert f"'{field}'" in hoso
 
 
-def test_staging_codes_come_from_the_dbt_accepted_values(stages):
+def test_staging_rules_read_each_view_once_and_take_codes_from_dbt(stages):
     checks = _checks(stages, "staging")
-    dossiers = checks[("stg_onestop__dossiers", "dossiers_codes_accepted")].query
-    assert "status_code not in (1, 2, 3, 4, 5, 6, 7, 8)" in dossiers
-    assert "channel_code not in (1, 2, 3)" in dossiers
-    submissions = checks[("stg_dvc__submissions", "submissions_codes_accepted")].query
-    assert "status not in ('draft', 'submitted', 'accepted', 'rejected', 'withdrawn')" in \
+    assert sorted(checks) == [("stg_dvc__submissions", "submission_records_valid"),
+                              ("stg_eoffice__documents", "document_records_valid"),
+                              ("stg_onestop__dossiers", "dossier_records_valid")]
+    dossiers = checks[("stg_onestop__dossiers", "dossier_records_valid")].query
+    for rule in ("due_before_received", "ended_before_received", "future_timestamp",
+                 "out_of_range", "unknown_unit", "unknown_procedure", "code_not_accepted"):
+        assert f"'{rule}'" in dossiers
+    assert dossiers.count("{batch}") == 1
+    assert "r.status_code not in (1, 2, 3, 4, 5, 6, 7, 8)" in dossiers
+    assert "r.channel_code not in (1, 2, 3)" in dossiers
+    submissions = checks[("stg_dvc__submissions", "submission_records_valid")].query
+    assert "r.status not in ('draft', 'submitted', 'accepted', 'rejected', 'withdrawn')" in \
         submissions
 
 

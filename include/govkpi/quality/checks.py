@@ -199,6 +199,10 @@ def _raw_table_checks() -> list[AssetChecks]:
     for system, endpoint, required in tables:
         latest = (f"(select max(batch_id) from audit.load_batch where source_system = "
                   f"'{system}' and endpoint = '{endpoint}' and status = 'succeeded')")
+        # one "->> is null" per field rather than "exists (… unnest(array[…]) …)": the same rows,
+        # without a subplan per record (2-2.5x faster over a 1M-record batch, bench/gate_share.py)
+        lacks_field = " or ".join(["record_key is null",
+                                   *(f"payload ->> '{f}' is null" for f in required)])
         out.append(AssetChecks("raw", f"raw_{system}_{endpoint}", f"raw_{system}.{endpoint}", (
             Check("raw_key_unique_in_batch", CRITICAL,
                   f"the latest batch of {system}.{endpoint} holds the same record version "
@@ -220,9 +224,7 @@ def _raw_table_checks() -> list[AssetChecks]:
                              where payload ->> f is null), ', ') as missing_fields
                   from {{batch}}
                   where batch_id = {latest}
-                    and (record_key is null or exists (
-                        select 1 from unnest(array[{_sql_list(required)}]) as f
-                        where payload ->> f is null))
+                    and ({lacks_field})
                   """),
         )))
     return out
@@ -230,89 +232,73 @@ def _raw_table_checks() -> list[AssetChecks]:
 
 # --- staging -----------------------------------------------------------------------------------
 
+def _rules_check(name: str, noun: str, columns: tuple[str, ...],
+                 rules: list[tuple[str, str]], joins: str = "") -> Check:
+    """One check of a staged relation: every rule evaluated in one pass (a staging view is
+    costly to read — its latest-version logic runs on each read — so one read, not one per
+    rule); each bad row says which rules it breaks in ``problems``."""
+    flags = ", ".join(f"case when {condition} then '{rule}' end" for rule, condition in rules)
+    return Check(
+        name, CRITICAL,
+        f"a staged {noun} breaks a rule — " + "; ".join(rule.replace("_", " ")
+                                                         for rule, _ in rules)
+        + " (its problems column names them)",
+        f"select * from (select {', '.join(f'r.{c}' for c in columns)}, "
+        f"array_to_string(array_remove(array[{flags}], null), ', ') as problems "
+        f"from {{batch}} as r {joins}) as checked where problems <> ''")
+
+
 def _staging_checks(models: dict[str, _Model]) -> list[AssetChecks]:
-    stg = models["stg_onestop__dossiers"]
     units = models["stg_onestop__units"].relation("stg_onestop__units")
     procedures = models["stg_onestop__procedures"].relation("stg_onestop__procedures")
     services = models["stg_dvc__services"].relation("stg_dvc__services")
     future = "now() + interval '5 minutes'"  # clocks of the source servers drift a little
 
-    def accepted(model: str, key: str) -> Check:
+    def codes(model: str) -> tuple[str, str]:
         values = models[model].accepted_values
-        bad = " or ".join(_bad_codes(c, v) for c, v in sorted(values.items()))
-        return Check(f"{model.split('__')[1]}_codes_accepted", CRITICAL,
-                     f"{model}: a code outside its documented values "
-                     f"({', '.join(sorted(values))})",
-                     f"select {key}, {', '.join(sorted(values))} from {{batch}} where {bad}")
+        return ("code_not_accepted",
+                " or ".join(_bad_codes(f"r.{c}", v) for c, v in sorted(values.items())))
 
-    dossiers = AssetChecks("staging", "stg_onestop__dossiers",
-                           stg.relation("stg_onestop__dossiers"), (
-        Check("dossier_due_not_before_received", CRITICAL,
-              "a dossier is due before it was received",
-              "select dossier_code, unit_code, received_at, source_due_at from {batch} "
-              "where source_due_at < received_at"),
-        Check("dossier_end_not_before_received", CRITICAL,
-              "a dossier's processing ended or its result was returned before it was received",
-              "select dossier_code, unit_code, received_at, processing_ended_at, "
-              "result_returned_at from {batch} where processing_ended_at < received_at "
-              "or result_returned_at < received_at"),
-        Check("dossier_no_future_timestamps", CRITICAL,
-              "a dossier was received, ended, returned or updated in the future",
-              "select dossier_code, unit_code, received_at, processing_ended_at, "
-              f"result_returned_at, source_updated_at from {{batch}} where received_at > {future}"
-              f" or processing_ended_at > {future} or result_returned_at > {future}"
-              f" or source_updated_at > {future}"),
-        Check("dossier_values_in_range", CRITICAL,
-              "a dossier received before 2000 or with a negative fee or count",
-              "select dossier_code, received_at, fee_amount, reschedule_count, "
-              "apology_letter_count from {batch} where received_at < date '2000-01-01' "
-              "or fee_amount < 0 or reschedule_count < 0 or apology_letter_count < 0"),
-        Check("dossier_unit_known", CRITICAL,
-              "a dossier names a unit the one-stop unit list does not have",
-              f"select d.dossier_code, d.unit_code from {{batch}} as d left join {units} as u "
-              "on u.unit_code = d.unit_code where u.unit_code is null"),
-        Check("dossier_procedure_known", CRITICAL,
-              "a dossier names a procedure the one-stop procedure list does not have",
-              f"select d.dossier_code, d.procedure_code from {{batch}} as d "
-              f"left join {procedures} as p on p.procedure_code = d.procedure_code "
-              "where p.procedure_code is null"),
-        accepted("stg_onestop__dossiers", "dossier_code"),
-    ))
-    documents = AssetChecks("staging", "stg_eoffice__documents",
-                            models["stg_eoffice__documents"].relation("stg_eoffice__documents"), (
-        Check("document_acknowledged_not_before_arrival", CRITICAL,
-              "an incoming document was acknowledged before it arrived",
-              "select document_id, unit_code, arrived_at, acknowledged_at from {batch} "
-              "where acknowledged_at < arrived_at"),
-        Check("document_no_future_timestamps", CRITICAL,
-              "a document was signed, issued, arrived or updated in the future",
-              "select document_id, unit_code, signed_at, issued_at, arrived_at, "
-              f"source_updated_at from {{batch}} where signed_at > {future} "
-              f"or issued_at > {future} or arrived_at > {future} or source_updated_at > {future}"),
-        Check("document_unit_known", CRITICAL,
-              "a document names a unit the one-stop unit list does not have",
-              f"select d.document_id, d.unit_code from {{batch}} as d left join {units} as u "
-              "on u.unit_code = d.unit_code where u.unit_code is null"),
-        accepted("stg_eoffice__documents", "document_id"),
-    ))
-    submissions = AssetChecks("staging", "stg_dvc__submissions",
-                              models["stg_dvc__submissions"].relation("stg_dvc__submissions"), (
-        Check("submission_not_before_start", CRITICAL,
-              "an online application was submitted before it was started",
-              "select submission_id, service_id, started_at, submitted_at from {batch} "
-              "where submitted_at < started_at"),
-        Check("submission_no_future_timestamps", CRITICAL,
-              "an online application was started, submitted or updated in the future",
-              "select submission_id, started_at, submitted_at, source_updated_at from {batch} "
-              f"where started_at > {future} or submitted_at > {future} "
-              f"or source_updated_at > {future}"),
-        Check("submission_service_known", CRITICAL,
-              "an online application names a service the portal's catalogue does not have",
-              f"select a.submission_id, a.service_id from {{batch}} as a left join {services} "
-              "as s on s.service_id = a.service_id where s.service_id is null"),
-        accepted("stg_dvc__submissions", "submission_id"),
-    ))
-    return [dossiers, documents, submissions]
+    def relation(model: str) -> str:
+        return models[model].relation(model)
+
+    dossiers = _rules_check("dossier_records_valid", "dossier", (
+        "dossier_code", "unit_code", "procedure_code", "received_at", "source_due_at",
+        "processing_ended_at", "result_returned_at", "status_code", "channel_code"), [
+        ("due_before_received", "r.source_due_at < r.received_at"),
+        ("ended_before_received", "r.processing_ended_at < r.received_at "
+                                  "or r.result_returned_at < r.received_at"),
+        ("future_timestamp", f"r.received_at > {future} or r.processing_ended_at > {future} "
+                             f"or r.result_returned_at > {future} "
+                             f"or r.source_updated_at > {future}"),
+        ("out_of_range", "r.received_at < date '2000-01-01' or r.fee_amount < 0 "
+                         "or r.reschedule_count < 0 or r.apology_letter_count < 0"),
+        ("unknown_unit", "u.unit_code is null"),
+        ("unknown_procedure", "p.procedure_code is null"),
+        codes("stg_onestop__dossiers"),
+    ], f"left join {units} as u on u.unit_code = r.unit_code "
+       f"left join {procedures} as p on p.procedure_code = r.procedure_code")
+    documents = _rules_check("document_records_valid", "document", (
+        "document_id", "unit_code", "signed_at", "issued_at", "arrived_at", "acknowledged_at",
+        "direction_code", "status_code"), [
+        ("acknowledged_before_arrival", "r.acknowledged_at < r.arrived_at"),
+        ("future_timestamp", f"r.signed_at > {future} or r.issued_at > {future} "
+                             f"or r.arrived_at > {future} or r.source_updated_at > {future}"),
+        ("unknown_unit", "u.unit_code is null"),
+        codes("stg_eoffice__documents"),
+    ], f"left join {units} as u on u.unit_code = r.unit_code")
+    submissions = _rules_check("submission_records_valid", "online application", (
+        "submission_id", "service_id", "started_at", "submitted_at", "status",
+        "account_type"), [
+        ("submitted_before_start", "r.submitted_at < r.started_at"),
+        ("future_timestamp", f"r.started_at > {future} or r.submitted_at > {future} "
+                             f"or r.source_updated_at > {future}"),
+        ("unknown_service", "s.service_id is null"),
+        codes("stg_dvc__submissions"),
+    ], f"left join {services} as s on s.service_id = r.service_id")
+    return [AssetChecks("staging", model, relation(model), (check,)) for model, check in (
+        ("stg_onestop__dossiers", dossiers), ("stg_eoffice__documents", documents),
+        ("stg_dvc__submissions", submissions))]
 
 
 # --- marts -------------------------------------------------------------------------------------
