@@ -186,8 +186,9 @@ def gate_line(wh, release_id: int) -> str:
                                "where release_id = %s", (release_id,)).fetchone()
     stages = ", ".join(c.removesuffix("_gate") for c in gate.get("checkpoints") or [])
     docs = data_docs_index()
+    warnings = len(gate.get("warnings") or [])
     return (f"quality gate ({stages}): passed, {gate.get('evaluated')} checks, "
-            f"{len(gate.get('warnings') or [])} warnings"
+            f"{warnings} warning{'' if warnings == 1 else 's'}"
             + (f"; Data Docs: {docs}" if docs else ""))
 
 
