@@ -8,8 +8,7 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
-from govkpi.alerts import task_failure_alert
-from govkpi.gate_tasks import gate_tasks
+from govkpi.gate_tasks import DEFAULT_ARGS, gate_tasks
 from govkpi.pipeline import (
     DEFAULT_METHODOLOGY,
     RANKING_GATE_STAGES,
@@ -46,13 +45,7 @@ date, in Vietnam); `methodology`: the methodology file's name (default `binh_din
     start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "govkpi-data-eng",
-        "retries": 1,
-        "retry_delay": dt.timedelta(minutes=2),
-        "execution_timeout": dt.timedelta(hours=1),
-        "on_failure_callback": task_failure_alert,
-    },
+    default_args=DEFAULT_ARGS,
     params={
         "year": Param(None, type=["null", "integer"], minimum=2000, maximum=2100,
                       description="year to rank; empty: the year before the logical date"),

@@ -8,8 +8,7 @@ from airflow.sdk import Asset, dag
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
-from govkpi.alerts import task_failure_alert
-from govkpi.gate_tasks import gate_tasks
+from govkpi.gate_tasks import DEFAULT_ARGS, gate_tasks
 from govkpi.ingest_dag import raw_asset
 from govkpi.pipeline import KPI_GATE_STAGES, RANKING_SELECTOR
 
@@ -34,13 +33,7 @@ configured) names the failing checks with sample bad rows; every gate run is sto
     start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "govkpi-data-eng",
-        "retries": 1,
-        "retry_delay": dt.timedelta(minutes=2),
-        "execution_timeout": dt.timedelta(hours=1),
-        "on_failure_callback": task_failure_alert,
-    },
+    default_args=DEFAULT_ARGS,
     tags=["govkpi", "dbt", "kpi", "gate"],
     doc_md=DOC,
 )

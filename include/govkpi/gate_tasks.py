@@ -1,9 +1,22 @@
-"""The gate's Airflow tasks, one per stage, shared by ``kpi_refresh`` and ``annual_ranking``
-(docs/quality.md). Imports only ``airflow.sdk`` at parse time."""
+"""What the dbt DAGs ``kpi_refresh`` and ``annual_ranking`` share: their task defaults (with
+the failure alert) and the gate's tasks, one per stage (docs/quality.md). Imports only
+``airflow.sdk`` and the light alert module at parse time."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from airflow.sdk import Asset, task
+
+from govkpi.alerts import task_failure_alert
+
+DEFAULT_ARGS = {
+    "owner": "govkpi-data-eng",
+    "retries": 1,
+    "retry_delay": dt.timedelta(minutes=2),
+    "execution_timeout": dt.timedelta(hours=1),
+    "on_failure_callback": task_failure_alert,
+}
 
 
 def gate_tasks(stages: tuple[str, ...], *, blocked_note: str = "",
