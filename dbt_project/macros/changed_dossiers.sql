@@ -15,24 +15,30 @@
 {%- endmacro %}
 
 {#-
-    The incremental cursor of the one-stop chain: the codes of dossiers with a version in
-    raw_onestop.hoso loaded after the newest batch `relation` has seen (its max(batch_id); a
-    batch id is the latest version's, carried down from staging). An empty relation has seen
-    nothing: every dossier. Batch ids grow with each load (identity column); one-stop loads
-    run one at a time (ingest_onestop, max_active_runs=1), so no batch commits below the cursor.
+    The keys of the records with a version in the raw table `source_relation` loaded after the
+    newest batch `relation` has seen (its max(batch_id); a batch id is the latest version's,
+    carried down from staging). An empty relation has seen nothing: every key. Batch ids grow
+    with each load (identity column); a system's loads run one at a time (its ingest DAG has
+    max_active_runs=1), so no batch commits below the cursor. The raw tables read this way have
+    a BRIN index on batch_id (load/schema.sql), summarised by each load.
 -#}
+{% macro changed_record_keys(source_relation, relation) -%}
+    select distinct changed.record_key
+    from {{ source_relation }} as changed
+    where changed.batch_id > {{ incremental_cursor('batch_id', relation) }}
+{%- endmacro %}
+
+{#- The incremental cursor of the one-stop chain: the codes of the dossiers changed since the
+    newest batch `relation` has seen (changed_record_keys of raw_onestop.hoso). -#}
 {% macro changed_dossier_codes(relation) -%}
-    select distinct hoso.record_key
-    from {{ source('onestop', 'hoso') }} as hoso
-    where hoso.batch_id > {{ incremental_cursor('batch_id', relation) }}
+    {{ changed_record_keys(source('onestop', 'hoso'), relation) }}
 {%- endmacro %}
 
 {#-
     The staged dossiers (stg_onestop__dossiers) whose codes `codes` (a query of one column)
     returns, read one code at a time: a LATERAL subquery behind an OFFSET 0 fence, so each code
-    is one probe of the raw key index (the latest version, see the staging model). Left to
-    itself the planner may scan every version of every dossier first (it cannot size the
-    staging view's latest-version filter), which costs a full refresh.
+    is one probe of the staged table's unique index. Left to itself the planner may hash the
+    whole staged table for a few hundred changed codes.
 -#}
 {% macro staged_dossiers_with_codes(codes) -%}
     select staged.*

@@ -23,6 +23,7 @@ from tests.integration._ingest import settings
 FIRST = dt.datetime(2017, 9, 30, 23, 59, 59, tzinfo=VN_TZ)
 SECOND = dt.datetime(2017, 12, 31, 23, 59, 59, tzinfo=VN_TZ)
 INCREMENTAL = [
+    "staging.stg_onestop__dossiers",
     "intermediate.int_dossier_supplement_requests",
     "intermediate.int_dossier_due_dates",
     "intermediate.int_dossiers_with_deadlines_and_outcomes",
@@ -143,6 +144,8 @@ def test_the_incremental_build_recomputes_only_changed_dossiers(refreshed):
                          "intermediate.int_dossiers_with_deadlines_and_outcomes")[0][0]
     assert set(inserted) == {t.split(".")[1] for t in INCREMENTAL}
     assert 0 < inserted["int_dossiers_with_deadlines_and_outcomes"] < dossiers
+    # staged again: the dossiers with a version in the second load, not all of them
+    assert 0 < inserted["stg_onestop__dossiers"] < dossiers
     period_rows = query(wh, "select count(*) from "
                             "intermediate.int_dossiers_classified_by_period")[0][0]
     assert 0 < inserted["int_dossiers_classified_by_period"] < period_rows

@@ -56,6 +56,8 @@ def built(fresh_warehouse_module):
         conf = settings(province, page_size=500)
         for system in ("onestop", "eoffice", "dvc"):  # one-stop first: the others refer to it
             extract(system, wh, conf[system], mode="full")
+        # staged after the first crawl: the build below restages only the documents changed
+        dbt("run", "--select", "stg_eoffice__documents")
         first = {e: served(province, "dvc", e, FIRST) for e in ("services",)}
         first["documents"] = served(province, "eoffice", "documents", FIRST)
         province.set_as_of(SECOND)
@@ -66,7 +68,26 @@ def built(fresh_warehouse_module):
         second["documents"] = served(province, "eoffice", "documents", SECOND)
     dbt("build", "--select", "staging.eoffice", "staging.dvc", "dim_online_service",
         "--indirect-selection", "cautious")
+    with wh.connect() as conn:
+        conn.execute("create table public.documents_incremental as "
+                     "select * from staging.stg_eoffice__documents")
+        conn.commit()
+    dbt("run", "--select", "stg_eoffice__documents", "--full-refresh")
     return wh, first, second
+
+
+def test_the_incremental_staging_of_documents_equals_a_full_refresh(built):
+    """stg_eoffice__documents is an incremental table: after the second crawl it restaged the
+    documents with a new version (delete+insert), which must give the rows a full rebuild
+    gives."""
+    wh, first, second = built
+    changed = {k for k, (t, _) in first["documents"].items() if second["documents"][k][0] != t}
+    [(restaged,)] = query(wh, "select count(*) from public.documents_incremental "
+                              "where batch_id > (select min(batch_id) from raw_eoffice.documents)")
+    assert 0 < len(changed) <= restaged < len(second["documents"])
+    for a, b in (("public.documents_incremental", "staging.stg_eoffice__documents"),
+                 ("staging.stg_eoffice__documents", "public.documents_incremental")):
+        assert query(wh, f"select * from {a} except all select * from {b}") == [], (a, b)
 
 
 def _rows(wh, model: str, key: str, columns: list[str]) -> dict[str, dict]:

@@ -41,7 +41,9 @@ with dossiers as (
 
 ),
 
-due_date_versions as (
+-- not materialized: read twice below, a materialized CTE would hide the table's statistics
+-- (the planner then guesses 200 dossiers for latest_version and nests loops over 200,000)
+due_date_versions as not materialized (
 
     select * from {{ ref('int_dossier_due_dates') }}
     {% if is_incremental() %}

@@ -84,6 +84,8 @@ create table if not exists raw_dvc.ratings
 
 create index if not exists documents_key_idx
     on raw_eoffice.documents (record_key, source_updated_at);
+-- the newest batches' documents (stg_eoffice__documents restages them), as hoso_batch_idx
+create index if not exists documents_batch_idx on raw_eoffice.documents using brin (batch_id);
 create index if not exists services_key_idx on raw_dvc.services (record_key, source_updated_at);
 create index if not exists submissions_key_idx
     on raw_dvc.submissions (record_key, source_updated_at);

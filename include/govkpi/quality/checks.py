@@ -2,9 +2,10 @@
 
 One place for the rules; ``setup_gx`` turns them into the committed GX project under
 ``expectations/``. Each check is one SQL query that returns the **bad rows** (a GX
-``UnexpectedRowsExpectation``): it passes when the query returns nothing, and when it fails the
-rows it returned are the sample the alert and ``audit.gate_result`` show. The first columns of
-every query name the row (a dossier code, a unit and a year, a feed).
+``UnexpectedRowsExpectation`` that reads once: ``govkpi.quality.expectation``): it passes when
+the query returns nothing, and when it fails the rows it returned are the sample the alert and
+``audit.gate_result`` show. The first columns of every query name the row (a dossier code, a
+unit and a year, a feed).
 
 Four stages, one checkpoint each: ``raw_gate`` (the loaded batches), ``staging_gate`` (the
 records as dbt stages them), ``marts_gate`` (the KPI facts) and ``ranking_gate`` (the ranking
@@ -234,9 +235,8 @@ def _raw_table_checks() -> list[AssetChecks]:
 
 def _rules_check(name: str, noun: str, columns: tuple[str, ...],
                  rules: list[tuple[str, str]], joins: str = "") -> Check:
-    """One check of a staged relation: every rule evaluated in one pass (a staging view is
-    costly to read — its latest-version logic runs on each read — so one read, not one per
-    rule); each bad row says which rules it breaks in ``problems``."""
+    """One check of a staged relation: every rule evaluated in one pass (one read of millions of
+    records, not one per rule); each bad row says which rules it breaks in ``problems``."""
     flags = ", ".join(f"case when {condition} then '{rule}' end" for rule, condition in rules)
     return Check(
         name, CRITICAL,

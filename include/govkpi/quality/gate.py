@@ -195,6 +195,7 @@ def run_gate(checkpoint_name: str, *, project_dir=None, record: bool = True) -> 
     import great_expectations as gx
     from great_expectations.expectations.metadata_types import FailureSeverity
 
+    import govkpi.quality.expectation  # noqa: F401  (registers the suites' expectation type)
     from govkpi.warehouse import resolve_warehouse
 
     started = dt.datetime.now(dt.UTC)

@@ -86,10 +86,10 @@ def _offline():
 
 def _add_stages(context, stages) -> None:
     import great_expectations as gx
-    import great_expectations.expectations as gxe
     from great_expectations.expectations.metadata_types import FailureSeverity
 
     from govkpi.quality.checks import checkpoint_name
+    from govkpi.quality.expectation import ExpectNoBadRows
 
     severity = {CRITICAL: FailureSeverity.CRITICAL, WARNING: FailureSeverity.WARNING}
     source = context.data_sources.add_postgres(DATASOURCE, connection_string=CONNECTION_STRING)
@@ -103,7 +103,7 @@ def _add_stages(context, stages) -> None:
             suite = context.suites.add(gx.ExpectationSuite(
                 name=spec.asset, meta={"stage": stage, "relation": spec.relation}))
             for check in spec.checks:
-                suite.add_expectation(gxe.UnexpectedRowsExpectation(
+                suite.add_expectation(ExpectNoBadRows(
                     unexpected_rows_query=" ".join(check.query.split()),
                     description=check.description, severity=severity[check.severity],
                     meta={"check": check.name, "stage": stage}))
