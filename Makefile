@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo .local/uv/bin/uv)
 
-.PHONY: help install manifest demo test lint format clean
+.PHONY: help install manifest demo airflow test lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ manifest: install ## dbt parse → dbt_project/target/manifest.json (what Cosmos
 
 demo: manifest ## run the whole pipeline on a simulated province and print the KPI table
 	$(BIN)/govkpi demo
+
+airflow: manifest ## the Airflow UI and services locally, no Docker (AIRFLOW_ARGS=...); Ctrl-C stops
+	$(BIN)/govkpi airflow $(AIRFLOW_ARGS)
 
 lint: install ## ruff
 	$(BIN)/ruff check include dags tests bench

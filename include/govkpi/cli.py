@@ -1,5 +1,5 @@
 """``govkpi`` command line: demo, extract, load-returns, gate, kpis, rank, report, warehouse,
-simulate.
+simulate, airflow.
 
 Errors the operator can act on are printed as one line (``error: ...``) with exit code 2.
 """
@@ -461,6 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
     from govkpi.simulator.cli import add_parser as add_simulate
 
     add_simulate(sub)
+
+    from govkpi.airflow_local import add_parser as add_airflow
+
+    add_airflow(sub)
     return p
 
 
