@@ -270,10 +270,11 @@ async def load_batch(wh: Warehouse, system: str, endpoint: Endpoint,
 
 async def _summarize_brin_indexes(conn, table: str) -> None:
     """Summarise the page ranges the batch appended in ``table``'s BRIN indexes (schema.sql:
-    the batch_id of raw_onestop.hoso and raw_eoffice.documents). Without it a range stays unsummarised until a vacuum reaches
-    it, and a scan matches every unsummarised range: the incremental dbt models' "batch_id >
-    cursor" read all 4.7 GB of a 3M-dossier history instead of the newest batch's pages (7 s
-    per model, dbt_refresh bench). Cheap: only the new ranges are read, still in cache."""
+    the batch_id of raw_onestop.hoso and raw_eoffice.documents). Without it a range stays
+    unsummarised until a vacuum reaches it, and a scan matches every unsummarised range: the
+    incremental dbt models' "batch_id > cursor" read all 4.7 GB of a 3M-dossier history instead
+    of the newest batch's pages (7 s per model, dbt_refresh bench). Cheap: only the new ranges
+    are read, still in cache."""
     await conn.execute(
         "select brin_summarize_new_values(index.indexrelid) from pg_index as index"
         " join pg_class as relation on relation.oid = index.indexrelid"
