@@ -13,12 +13,8 @@ logged; it never hides the failure that caused it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import smtplib
-import urllib.request
-from email.message import EmailMessage
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -28,6 +24,12 @@ WEBHOOK_TIMEOUT_S = 10
 
 def send_alert(subject: str, text: str, extra: dict[str, Any] | None = None) -> list[str]:
     """Log the alert and deliver it to the configured channels; the channels it reached."""
+    # imported here, not at module level: every DAG file imports this module to parse
+    import json
+    import smtplib
+    import urllib.request
+    from email.message import EmailMessage
+
     log.error("ALERT %s\n%s", subject, text)
     reached = ["log"]
     url = os.environ.get("GOVKPI_ALERT_WEBHOOK_URL", "").strip()

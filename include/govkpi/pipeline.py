@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from govkpi.errors import GateFailed
-from govkpi.ranking.methodology import DEFAULT_METHODOLOGY
+from govkpi.ranking import DEFAULT_METHODOLOGY  # the light package, not the validator
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ RANKING_SELECTOR = "tag:ranking"  # dbt: the ranking marts and the two intermedi
 
 def methodology_names() -> list[str]:
     """The names of the shipped methodology files (what ``methodology`` may be)."""
-    from govkpi.ranking.methodology import available
+    from govkpi.ranking import available
 
     return [path.stem for path in available()]
 
