@@ -32,7 +32,8 @@ def airflow_environment(home: Path | None = None) -> dict[str, str]:
 
 
 def prepare_airflow(home: Path | None = None, *, quiet: bool = True) -> dict[str, str]:
-    """Export the environment and migrate the metadata DB (fast when already migrated)."""
+    """Export the environment, migrate the metadata DB (fast when already migrated) and create
+    the pools the DAGs use."""
     if "airflow" in sys.modules:
         raise RuntimeError("prepare_airflow() must run before airflow is imported")
     env = airflow_environment(home)
@@ -44,7 +45,22 @@ def prepare_airflow(home: Path | None = None, *, quiet: bool = True) -> dict[str
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                        env=os.environ.copy(), capture_output=quiet)
         marker.write_text(stamp)
+    ensure_pools()
     return env
+
+
+def ensure_pools() -> list[str]:
+    """Create (or update) the source-system pools of :data:`govkpi.dag_defaults.SOURCE_POOLS`
+    in the metadata DB of the environment's Airflow; their names. The extract tasks run in
+    them, and the scheduler never queues a task whose pool does not exist."""
+    from airflow.models.pool import Pool
+
+    from govkpi.dag_defaults import SOURCE_POOLS
+
+    for pool in SOURCE_POOLS.values():
+        Pool.create_or_update_pool(name=pool.name, slots=pool.slots,
+                                   description=pool.description, include_deferred=False)
+    return [pool.name for pool in SOURCE_POOLS.values()]
 
 
 def _airflow_version() -> str:
