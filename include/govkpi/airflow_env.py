@@ -69,8 +69,10 @@ def _airflow_version() -> str:
     return version("apache-airflow-core")
 
 
-def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None):
-    """``dag.test()`` of a repo DAG; raise if the run did not succeed."""
+def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None, run_after=None):
+    """``dag.test()`` of a repo DAG; raise if the run did not succeed. ``run_after`` (default:
+    now) is the moment the run is for when it has no logical date, as for an Asset-triggered
+    run; a logical date before the DAG's start_date would create no task at all."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
@@ -78,7 +80,10 @@ def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None):
     if bag.import_errors:
         raise RuntimeError(f"DAG file errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
-    run = dag.test(run_conf=conf, logical_date=logical_date)
+    run = dag.test(run_conf=conf, logical_date=logical_date, run_after=run_after)
+    if not run.get_task_instances():  # Airflow "succeeds" a run it gave no task
+        raise RuntimeError(f"DAG {dag_id}: the run {run.run_id} has no task instances (a "
+                           "logical date before the DAG's start_date?)")
     if run.state != DagRunState.SUCCESS:
         failed = [ti.task_id for ti in run.get_task_instances() if ti.state == "failed"]
         raise RuntimeError(f"DAG {dag_id} ended {run.state}; failed tasks: {failed}")
