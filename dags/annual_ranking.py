@@ -8,6 +8,7 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from cosmos import DbtTaskGroup
 
 from govkpi import cosmos_config
+from govkpi.alerts import run_succeeded
 from govkpi.gate_tasks import DEFAULT_ARGS, gate_tasks
 from govkpi.pipeline import (
     DEFAULT_METHODOLOGY,
@@ -46,6 +47,7 @@ date, in Vietnam); `methodology`: the methodology file's name (default `binh_din
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_success_callback=run_succeeded,
     params={
         "year": Param(None, type=["null", "integer"], minimum=2000, maximum=2100,
                       description="year to rank; empty: the year before the logical date"),

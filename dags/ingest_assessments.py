@@ -6,6 +6,9 @@ import datetime as dt
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
+from govkpi.alerts import run_succeeded
+from govkpi.dag_defaults import default_args
+
 RETURNS_ASSET = Asset("govkpi://warehouse/raw_files/assessment_returns")
 
 DOC = """
@@ -30,13 +33,8 @@ file that has not changed changes nothing. Emits the Asset of the raw table.
     start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "govkpi-data-eng",
-        "retries": 2,
-        "retry_delay": dt.timedelta(minutes=5),
-        "retry_exponential_backoff": True,
-        "execution_timeout": dt.timedelta(hours=1),
-    },
+    default_args=default_args(retry_delay=dt.timedelta(minutes=5)),
+    on_success_callback=run_succeeded,
     params={
         "year": Param(None, type=["null", "integer"], minimum=2000, maximum=2100),
         "drop_dir": Param(None, type=["null", "string"]),

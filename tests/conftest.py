@@ -76,10 +76,14 @@ def fresh_warehouse_module(server):
 
 @pytest.fixture(scope="session")
 def airflow_db():
-    """Migrate the private Airflow metadata DB once per session."""
+    """Migrate the private Airflow metadata DB once per session and create the pools the DAGs
+    use (as ``prepare_airflow`` does for the demo)."""
     import subprocess
     import sys
 
+    from govkpi.airflow_env import ensure_pools
+
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                    capture_output=True, env=os.environ.copy())
+    ensure_pools()
     return _AIRFLOW_HOME

@@ -32,7 +32,8 @@ def airflow_environment(home: Path | None = None) -> dict[str, str]:
 
 
 def prepare_airflow(home: Path | None = None, *, quiet: bool = True) -> dict[str, str]:
-    """Export the environment and migrate the metadata DB (fast when already migrated)."""
+    """Export the environment, migrate the metadata DB (fast when already migrated) and create
+    the pools the DAGs use."""
     if "airflow" in sys.modules:
         raise RuntimeError("prepare_airflow() must run before airflow is imported")
     env = airflow_environment(home)
@@ -44,7 +45,22 @@ def prepare_airflow(home: Path | None = None, *, quiet: bool = True) -> dict[str
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                        env=os.environ.copy(), capture_output=quiet)
         marker.write_text(stamp)
+    ensure_pools()
     return env
+
+
+def ensure_pools() -> list[str]:
+    """Create (or update) the source-system pools of :data:`govkpi.dag_defaults.SOURCE_POOLS`
+    in the metadata DB of the environment's Airflow; their names. The extract tasks run in
+    them, and the scheduler never queues a task whose pool does not exist."""
+    from airflow.models.pool import Pool
+
+    from govkpi.dag_defaults import SOURCE_POOLS
+
+    for pool in SOURCE_POOLS.values():
+        Pool.create_or_update_pool(name=pool.name, slots=pool.slots,
+                                   description=pool.description, include_deferred=False)
+    return [pool.name for pool in SOURCE_POOLS.values()]
 
 
 def _airflow_version() -> str:
@@ -53,8 +69,10 @@ def _airflow_version() -> str:
     return version("apache-airflow-core")
 
 
-def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None):
-    """``dag.test()`` of a repo DAG; raise if the run did not succeed."""
+def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None, run_after=None):
+    """``dag.test()`` of a repo DAG; raise if the run did not succeed. ``run_after`` (default:
+    now) is the moment the run is for when it has no logical date, as for an Asset-triggered
+    run; a logical date before the DAG's start_date would create no task at all."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
@@ -62,7 +80,10 @@ def run_dag(dag_id: str, *, conf: dict | None = None, logical_date=None):
     if bag.import_errors:
         raise RuntimeError(f"DAG file errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
-    run = dag.test(run_conf=conf, logical_date=logical_date)
+    run = dag.test(run_conf=conf, logical_date=logical_date, run_after=run_after)
+    if not run.get_task_instances():  # Airflow "succeeds" a run it gave no task
+        raise RuntimeError(f"DAG {dag_id}: the run {run.run_id} has no task instances (a "
+                           "logical date before the DAG's start_date?)")
     if run.state != DagRunState.SUCCESS:
         failed = [ti.task_id for ti in run.get_task_instances() if ti.state == "failed"]
         raise RuntimeError(f"DAG {dag_id} ended {run.state}; failed tasks: {failed}")

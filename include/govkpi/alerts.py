@@ -13,12 +13,8 @@ logged; it never hides the failure that caused it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import smtplib
-import urllib.request
-from email.message import EmailMessage
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -28,6 +24,12 @@ WEBHOOK_TIMEOUT_S = 10
 
 def send_alert(subject: str, text: str, extra: dict[str, Any] | None = None) -> list[str]:
     """Log the alert and deliver it to the configured channels; the channels it reached."""
+    # imported here, not at module level: every DAG file imports this module to parse
+    import json
+    import smtplib
+    import urllib.request
+    from email.message import EmailMessage
+
     log.error("ALERT %s\n%s", subject, text)
     reached = ["log"]
     url = os.environ.get("GOVKPI_ALERT_WEBHOOK_URL", "").strip()
@@ -79,3 +81,17 @@ def task_failure_alert(context: dict[str, Any]) -> None:
         send_alert(subject, text, {"dag_id": dag_id, "task_id": task_id, "run_id": run_id})
     except Exception:
         log.exception("could not send the failure alert")
+
+
+def run_succeeded(context: dict[str, Any]) -> None:
+    """DAG-level ``on_success_callback``: one log line per successful run (DAG, run, how it
+    was triggered, how long it took), so the scheduler log shows each run's end."""
+    try:
+        run = context.get("dag_run")
+        dag_id = getattr(run, "dag_id", None) or context.get("dag").dag_id
+        started, ended = getattr(run, "start_date", None), getattr(run, "end_date", None)
+        took = f" in {(ended - started).total_seconds():.0f}s" if started and ended else ""
+        log.info("[govkpi] %s run %s (%s) succeeded%s", dag_id, getattr(run, "run_id", "?"),
+                 getattr(run, "run_type", "?"), took)
+    except Exception:
+        log.exception("could not log the successful run")

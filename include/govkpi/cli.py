@@ -304,10 +304,16 @@ def cmd_demo(args) -> int:
     from govkpi.report import load_summary
 
     print(load_summary(wh))
-    _step("Airflow: kpi_refresh (dbt build through Cosmos → GX gate)")
+    _step("Airflow: kpi_refresh (dbt build through Cosmos → GX gate → close the quarter), run "
+          f"as of the simulated now, {world.default_as_of:%Y-%m-%d %H:%M} in Vietnam")
     with _output_to(log_path):
-        run_dag("kpi_refresh")
+        refresh = run_dag("kpi_refresh", run_after=world.default_as_of)
     _step(f"dbt models, tests and the gate passed (task logs: {log_path})")
+    closed = task_result(refresh, "close_quarter")
+    _step(f"quarter {closed['label']} ({closed['start']} – {closed['end']}) closed: "
+          f"{closed['fact_rows']['fct_dossier_resolution_unit_quarter']} unit rows, "
+          f"{closed['province']['received_count']} dossiers received "
+          "(audit.kpi_refresh_quarter)")
     _step(f"KPI table {args.year}")
     from govkpi.report import kpi_table, province_summary
 

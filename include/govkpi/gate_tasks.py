@@ -1,22 +1,15 @@
-"""What the dbt DAGs ``kpi_refresh`` and ``annual_ranking`` share: their task defaults (with
-the failure alert) and the gate's tasks, one per stage (docs/quality.md). Imports only
-``airflow.sdk`` and the light alert module at parse time."""
+"""What the dbt DAGs ``kpi_refresh`` and ``annual_ranking`` share: their task defaults (the
+shared ones of ``govkpi.dag_defaults``, failure alert included) and the gate's tasks, one per
+stage (docs/quality.md). Imports only ``airflow.sdk`` and the light defaults at parse time."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import Asset, task
 
-from govkpi.alerts import task_failure_alert
+from govkpi.dag_defaults import default_args
 
-DEFAULT_ARGS = {
-    "owner": "govkpi-data-eng",
-    "retries": 1,
-    "retry_delay": dt.timedelta(minutes=2),
-    "execution_timeout": dt.timedelta(hours=1),
-    "on_failure_callback": task_failure_alert,
-}
+# one retry: a dbt model or a gate that fails twice fails on its data, not on a lost connection
+DEFAULT_ARGS = default_args(retries=1)
 
 
 def gate_tasks(stages: tuple[str, ...], *, blocked_note: str = "",

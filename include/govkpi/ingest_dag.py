@@ -1,8 +1,10 @@
 """The shape every source-ingest DAG shares, so the DAG files only say what differs.
 
 One task per endpoint, in load order (later endpoints reference earlier ones), each emitting
-the Asset of the raw table it wrote; daily in Vietnamese time; backfill params; retries with
-exponential backoff; one run at a time. Imports only ``airflow.sdk`` at parse time.
+the Asset of the raw table it wrote and running in its system's pool (one extract at a time
+against a source); daily in Vietnamese time; backfill params; the shared task defaults
+(``govkpi.dag_defaults``: retries with exponential backoff, the failure alert); one run at a
+time. Imports only ``airflow.sdk`` and the light defaults at parse time.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import datetime as dt
 
 from airflow.sdk import Asset, Param, chain, dag, task
 
-DEFAULT_ARGS = {
-    "owner": "govkpi-data-eng",
-    "retries": 2,
-    "retry_delay": dt.timedelta(minutes=5),
-    "retry_exponential_backoff": True,
-    "execution_timeout": dt.timedelta(hours=2),
-}
+from govkpi.alerts import run_succeeded
+from govkpi.dag_defaults import SOURCE_POOLS, default_args
+
+# a source that is down is usually down for a while: 5, 10 min … (at most an hour) between tries
+DEFAULT_ARGS = default_args(retry_delay=dt.timedelta(minutes=5),
+                            max_retry_delay=dt.timedelta(hours=1),
+                            execution_timeout=dt.timedelta(hours=2))
 PARAMS_DOC = """
 **Params** — `mode`: `incremental` (default), `backfill` (needs `window_from`) or `full`;
 `window_from` / `window_to`: ISO-8601 bounds of a backfill (no offset = +07:00).
@@ -38,6 +40,7 @@ def ingest_dag(system: str, endpoints: tuple[str, ...], *, schedule, doc_md: str
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
+        on_success_callback=run_succeeded,
         params={
             "mode": Param("incremental", enum=["incremental", "backfill", "full"]),
             "window_from": Param(None, type=["null", "string"], format="date-time"),
@@ -48,7 +51,8 @@ def ingest_dag(system: str, endpoints: tuple[str, ...], *, schedule, doc_md: str
     )
     def ingest():
         def make_task(endpoint: str):
-            @task(task_id=f"extract_load_{endpoint}", outlets=[raw_asset(system, endpoint)])
+            @task(task_id=f"extract_load_{endpoint}", outlets=[raw_asset(system, endpoint)],
+                  pool=SOURCE_POOLS[system].name)
             def extract_load(params=None) -> dict:
                 from govkpi.pipeline import ingest_endpoint
 

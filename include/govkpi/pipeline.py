@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from govkpi.errors import GateFailed
-from govkpi.ranking.methodology import DEFAULT_METHODOLOGY
+from govkpi.ranking import DEFAULT_METHODOLOGY  # the light package, not the validator
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,46 @@ def gate_or_fail(stage: str, *, blocked_note: str = "") -> dict[str, Any]:
     return gate_payload(result)
 
 
+# --- the quarter kpi_refresh closes (dags/kpi_refresh.py; govkpi.periods) -------------------
+
+
+def kpi_refresh_quarter(params: dict[str, Any], moment: dt.datetime | None) -> dict[str, Any]:
+    """The quarter a ``kpi_refresh`` run closes, as its XCom: the ``quarter`` param
+    (``2017-Q1``, a backfill) when given, else the last quarter that had ended in Vietnam at
+    ``moment``, the run's logical date or else its run_after
+    (:func:`govkpi.periods.closed_quarter`)."""
+    from govkpi.periods import closed_quarter, parse_quarter
+
+    given = params.get("quarter")
+    if given not in (None, ""):
+        bounds, source = parse_quarter(given), "params"
+    elif moment is None:
+        raise ValueError("a kpi_refresh run without a quarter param needs its logical date or "
+                         "run_after to find the quarter it closes")
+    else:
+        bounds, source = closed_quarter(moment), "run"
+    log.info("kpi_refresh closes %s (%s – %s, from the %s)", bounds.label, bounds.start,
+             bounds.end, "quarter param" if source == "params" else f"run date {moment}")
+    return {**bounds.as_dict(), "source": source,
+            "as_of": moment.isoformat() if moment else None}
+
+
+def close_kpi_quarter(quarter: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """After the gate: check the marts hold ``quarter`` (the XCom of
+    :func:`kpi_refresh_quarter`) in every province-quarter fact and record the summary in
+    ``audit.kpi_refresh_quarter`` (:func:`govkpi.quarter_close.close_quarter`)."""
+    from govkpi.periods import QuarterBounds
+    from govkpi.quarter_close import close_quarter
+    from govkpi.warehouse import resolve_warehouse
+
+    bounds = QuarterBounds(int(quarter["year"]), int(quarter["quarter"]))
+    if (bounds.start.isoformat(), bounds.end.isoformat()) != (quarter["start"], quarter["end"]):
+        raise ValueError(f"quarter {quarter} does not match {bounds.label}'s bounds")
+    return close_quarter(resolve_warehouse(create=False), bounds,
+                         {**run, "source": quarter.get("source", "run"),
+                          "as_of": quarter.get("as_of")})
+
+
 # --- annual ranking (dags/annual_ranking.py, `govkpi rank`; docs/ranking.md) -----------------
 
 RANKING_SELECTOR = "tag:ranking"  # dbt: the ranking marts and the two intermediate models
@@ -158,7 +198,7 @@ RANKING_SELECTOR = "tag:ranking"  # dbt: the ranking marts and the two intermedi
 
 def methodology_names() -> list[str]:
     """The names of the shipped methodology files (what ``methodology`` may be)."""
-    from govkpi.ranking.methodology import available
+    from govkpi.ranking import available
 
     return [path.stem for path in available()]
 

@@ -1,18 +1,24 @@
-"""Team policy as tests: every DAG file imports, is cheap to parse and is properly described."""
+"""Team policy as tests: every DAG file imports without touching a database or the network, is
+cheap to parse, is properly described, retries with backoff, alerts on failure, and calls each
+source system through that system's pool."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 from govkpi import config
 
 DAG_FILES = sorted(p.name for p in config.DAGS_DIR.glob("*.py"))
-PARSE_BUDGET_SECONDS = 2.0
+PARSE_BUDGET_SECONDS = 1.0
+PARSE_ATTEMPTS = 3  # a file over budget is parsed again on its own: the machine is shared
 INGEST_DAGS = {"ingest_onestop": "onestop", "ingest_eoffice": "eoffice", "ingest_dvc": "dvc"}
 EXPECTED_DAGS = {*INGEST_DAGS, "ingest_assessments", "kpi_refresh", "annual_ranking"}
 RANKING_MODELS = ("int_qd766_indicators", "int_ranking_inputs", "fct_ranking_indicator_score",
@@ -36,23 +42,101 @@ def test_no_import_errors(dagbag):
     assert set(dagbag.dag_ids) >= EXPECTED_DAGS
 
 
+def _parse_seconds(dag_file: str) -> float:
+    """The file's parse time as a DagBag of that file alone reports it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    (stat,) = DagBag(dag_folder=str(config.DAGS_DIR / dag_file)).dagbag_stats
+    return stat.duration.total_seconds()
+
+
 def test_each_file_parses_within_budget(dagbag):
+    """The dag-processor parses every file again and again: each must stay under a second as
+    the DagBag reports it. The folder's DagBag is the first measure (its first file also pays
+    the imports every DAG shares); on a loaded machine a file over budget is parsed again on its
+    own, and the best of PARSE_ATTEMPTS counts."""
     stats = {os.path.basename(s.file): s.duration.total_seconds() for s in dagbag.dagbag_stats}
     assert set(stats) == set(DAG_FILES)
-    slow = {f: t for f, t in stats.items() if t >= PARSE_BUDGET_SECONDS}
+    measured = {f: [t] for f, t in stats.items()}
+    for dag_file, times in measured.items():
+        while min(times) >= PARSE_BUDGET_SECONDS and len(times) < PARSE_ATTEMPTS:
+            times.append(_parse_seconds(dag_file))
+    print("DAG file parse seconds:", {f: [round(t, 3) for t in ts] for f, ts in measured.items()})
+    slow = {f: ts for f, ts in measured.items() if min(ts) >= PARSE_BUDGET_SECONDS}
     assert not slow, f"DAG files over the {PARSE_BUDGET_SECONDS}s parse budget: {slow}"
 
 
+def _callbacks(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def test_policy(dagbag):
+    from govkpi.alerts import run_succeeded, task_failure_alert
+
     for dag_id, dag in dagbag.dags.items():
         assert dag.owner not in ("", "airflow"), f"{dag_id}: set an owner"
         assert "govkpi" in dag.tags, f"{dag_id}: tag it govkpi"
         assert len(dag.doc_md or "") > 80, f"{dag_id}: describe it in doc_md"
         assert dag.max_active_runs == 1, f"{dag_id}: one run at a time"
         assert dag.catchup is False, f"{dag_id}: no implicit catch-up"
+        assert run_succeeded in _callbacks(dag.on_success_callback), f"{dag_id}: log successes"
         for t in dag.tasks:
-            assert t.retries >= 1, f"{dag_id}.{t.task_id}: needs retries"
-            assert t.execution_timeout is not None, f"{dag_id}.{t.task_id}: needs a timeout"
+            where = f"{dag_id}.{t.task_id}"
+            assert t.owner not in ("", "airflow"), f"{where}: set an owner"
+            assert t.retries >= 1, f"{where}: needs retries"
+            # Airflow 3.3 reads retry_exponential_backoff as a multiplier: True is 1, no backoff
+            assert not isinstance(t.retry_exponential_backoff, bool), where
+            assert t.retry_exponential_backoff > 1, f"{where}: retry with exponential backoff"
+            assert t.max_retry_delay is not None, f"{where}: cap the backoff (max_retry_delay)"
+            assert t.execution_timeout is not None, f"{where}: needs a timeout"
+            assert task_failure_alert in _callbacks(t.on_failure_callback), \
+                f"{where}: alert on failure"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_retries_back_off_exponentially_up_to_the_cap(dagbag, dag_id):
+    """Airflow's own retry-time arithmetic on each DAG's tasks: every retry waits longer than
+    the one before (each range doubles, jitter included) and never beyond max_retry_delay."""
+    from airflow.models.taskinstance import TaskInstance
+
+    task = dagbag.dags[dag_id].tasks[0]
+    failed_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    waits = []
+    for try_number in range(1, 8):
+        ti = SimpleNamespace(task=task, try_number=try_number, dag_id=dag_id,
+                             task_id=task.task_id, logical_date=failed_at, end_date=failed_at,
+                             retry_delay_override=None)
+        waits.append(TaskInstance.next_retry_datetime(ti) - failed_at)
+    assert waits[0] >= task.retry_delay
+    capped = [w for w in waits if w == task.max_retry_delay]
+    growing = waits[:len(waits) - len(capped)]
+    assert all(a < b for a, b in itertools.pairwise(growing)), waits
+    assert capped, f"{dag_id}: seven tries never reach max_retry_delay: {waits}"
+    assert max(waits) == task.max_retry_delay
+
+
+@pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))
+def test_extract_tasks_run_in_their_system_s_pool(dagbag, dag_id):
+    from govkpi.dag_defaults import SOURCE_POOLS
+
+    pool = SOURCE_POOLS[INGEST_DAGS[dag_id]]
+    assert pool.name == f"{INGEST_DAGS[dag_id]}_api"
+    assert pool.slots >= 1
+    for task in dagbag.dags[dag_id].tasks:
+        assert task.task_id.startswith("extract_load_")
+        assert (task.pool, task.pool_slots) == (pool.name, 1), task.task_id
+
+
+def test_only_extract_tasks_take_source_pools(dagbag):
+    """Every pool a task names is one the setup creates (airflow_env.ensure_pools): the
+    scheduler never queues a task whose pool does not exist."""
+    from govkpi.dag_defaults import SOURCE_POOLS
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            expected = (SOURCE_POOLS[INGEST_DAGS[dag_id]].name if dag_id in INGEST_DAGS
+                        else "default_pool")
+            assert task.pool == expected, f"{dag_id}.{task.task_id}"
 
 
 def test_kpi_refresh_renders_dbt_models_then_the_gate(dagbag):
@@ -64,8 +148,26 @@ def test_kpi_refresh_renders_dbt_models_then_the_gate(dagbag):
         gate = dag.get_task(f"quality_gate_{stage}")
         upstream = gate.get_flat_relative_ids(upstream=True)
         assert any("fct_dossier_resolution_unit_year" in t for t in upstream), stage
-        assert gate.downstream_task_ids == set(), stage
+        assert gate.downstream_task_ids == {"close_quarter"}, stage
     assert "quality_gate_ranking" not in dag.task_ids  # annual_ranking's
+
+
+def test_kpi_refresh_finds_its_quarter_first_and_closes_it_after_the_gate(dagbag):
+    dag = dagbag.dags["kpi_refresh"]
+    first = dag.get_task("quarter_bounds")
+    assert first.upstream_task_ids == set()
+    dbt_tasks = {t for t in dag.task_ids if t.startswith("dbt_build.")}
+    roots = {t for t in dbt_tasks if not dag.get_task(t).upstream_task_ids & dbt_tasks}
+    assert roots
+    for root in roots:  # nothing is built before the run knows its quarter (a bad param fails)
+        assert dag.get_task(root).upstream_task_ids == {"quarter_bounds"}, root
+    close = dag.get_task("close_quarter")
+    assert close.upstream_task_ids == {"quarter_bounds", "quality_gate_raw",
+                                       "quality_gate_staging", "quality_gate_marts"}
+    assert close.downstream_task_ids == set()
+    assert close.trigger_rule == "all_success"  # a blocked gate closes nothing
+    assert dict(dag.params) == {"quarter": None}
+    assert dag.params.get_param("quarter").schema["pattern"] == r"^\d{4}-Q[1-4]$"
 
 
 def test_kpi_refresh_leaves_the_ranking_to_annual_ranking(dagbag):
@@ -100,18 +202,6 @@ def test_annual_ranking_wiring(dagbag):
     blocked = dag.get_task("report_last_good_release")
     assert blocked.trigger_rule == "one_failed"
     assert blocked.upstream_task_ids == {"load_methodology", *gates}
-
-
-def test_every_task_alerts_on_failure(dagbag):
-    from govkpi.alerts import task_failure_alert
-
-    for dag in dagbag.dags.values():
-        if dag.dag_id not in ("kpi_refresh", "annual_ranking"):
-            continue
-        for t in dag.tasks:
-            callbacks = t.on_failure_callback
-            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-            assert task_failure_alert in callbacks, f"{dag.dag_id}.{t.task_id}"
 
 
 def test_annual_ranking_runs_on_15_january_in_vietnam_with_params(dagbag):
@@ -210,6 +300,42 @@ def test_kpi_refresh_runs_on_the_raw_dossiers(dagbag):
         "govkpi://warehouse/raw_onestop/hoso"}
 
 
+def test_kpi_refresh_also_runs_quarterly_after_the_day_s_ingests_and_closes_the_last_quarter(
+        dagbag):
+    """The DAG's own timetable, fired for three years: each scheduled run is at 07:30 in
+    Vietnam on a quarter's first day, after every daily ingest, with a zero-length data
+    interval (so the quarter comes from its date, PITFALLS.md), and closes the quarter that
+    ended at midnight."""
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    from govkpi.calendar import VN_TZ
+    from govkpi.periods import QuarterBounds, closed_quarter
+
+    dag = dagbag.dags["kpi_refresh"]
+    assert dag.timetable.timetable.expression == "30 7 1 1,4,7,10 *"
+    assert str(dag.timetable.timetable.timezone) == "Asia/Ho_Chi_Minh"
+    ingests_done = max(_daily_local_minute(dagbag.dags[d]) for d in INGEST_DAGS)
+    cron = coerce_to_core_timetable(dag.timetable).timetable
+    restriction = TimeRestriction(earliest=dt.datetime(2025, 1, 1, tzinfo=dt.UTC), latest=None,
+                                  catchup=True)
+    closed, last = [], None
+    for _ in range(12):
+        info = cron.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        last = info.data_interval
+        local = info.run_after.astimezone(VN_TZ)
+        assert (local.day, local.month in (1, 4, 7, 10), local.time()) == (
+            1, True, dt.time(7, 30)), local
+        assert local.hour * 60 + local.minute > ingests_done
+        assert info.logical_date == info.data_interval.start == info.data_interval.end
+        quarter = closed_quarter(info.logical_date)
+        assert quarter.end == local.date() - dt.timedelta(days=1)
+        closed.append(quarter)
+    # 1 January 2025 closes 2024-Q4, …, 1 October 2027 closes 2027-Q3: every quarter once
+    assert closed == [QuarterBounds(2024, 4), *(QuarterBounds(y, q) for y in (2025, 2026, 2027)
+                                                for q in (1, 2, 3, 4))][:12]
+
+
 def test_the_drop_folder_check(tmp_path, monkeypatch):
     from govkpi.pipeline import drop_folder, waiting_returns
 
@@ -229,15 +355,45 @@ def test_the_drop_folder_check(tmp_path, monkeypatch):
     assert waiting_returns({"year": 2015}) == []
 
 
-@pytest.mark.parametrize("dag_file", DAG_FILES)
-def test_no_database_or_network_at_import(dag_file, tmp_path):
-    """Importing a DAG file with an unreachable warehouse and no sources must still work."""
+# Run in a child process: every socket connection is refused and recorded (a DAG file that
+# swallowed the error would still be caught), and the modules the DAG files must not import at
+# parse time (ruff TID253) are looked for afterwards.
+PARSE_OFFLINE = r"""
+import json, socket, sys
+
+attempts = []
+
+
+def refuse(address, *args, **kwargs):
+    attempts.append(repr(address))
+    raise OSError(f"network call at DAG parse time: connect to {address!r}")
+
+
+socket.socket.connect = lambda self, address: refuse(address)
+socket.socket.connect_ex = lambda self, address: refuse(address)
+socket.create_connection = refuse
+
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1])
+heavy = [m for m in ("psycopg", "great_expectations", "dbt", "pandas", "aiohttp")
+         if m in sys.modules]
+print(json.dumps({"import_errors": bag.import_errors, "dag_ids": sorted(bag.dag_ids),
+                  "connects": attempts, "heavy_modules": heavy}))
+"""
+
+
+def test_no_database_or_network_at_import(tmp_path):
+    """Parsing the DAG folder with the network cut off, an unreachable warehouse and no
+    sources: no import error, no connection attempted, no heavy or database module imported."""
     env = {**os.environ, "GOVKPI_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/none",
            "GOVKPI_ONESTOP_URL": "http://127.0.0.1:1", "GOVKPI_EOFFICE_URL": "http://127.0.0.1:1",
            "GOVKPI_DVC_URL": "http://127.0.0.1:1", "GOVKPI_DROP_DIR": str(tmp_path / "none")}
-    code = ("import runpy, sys; sys.modules.pop('govkpi.warehouse', None);"
-            f"runpy.run_path({str(config.DAGS_DIR / dag_file)!r});"
-            "assert 'psycopg' not in sys.modules, 'psycopg imported at parse time'")
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = subprocess.run([sys.executable, "-c", PARSE_OFFLINE, str(config.DAGS_DIR)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert parsed["import_errors"] == {}
+    assert set(parsed["dag_ids"]) >= EXPECTED_DAGS
+    assert parsed["connects"] == [], "a DAG file opens connections at parse time"
+    assert parsed["heavy_modules"] == [], "imported at parse time (import them in the task)"

@@ -1,11 +1,12 @@
 """End to end through Airflow: dag.test() of the four ingest DAGs (the three systems of a
-simulated province and its self-assessment spreadsheets) and kpi_refresh, the audit counts
-reconciled with what the simulator serves, then the GX gate on the mart it built — passing,
-warning, and blocking."""
+simulated province and its self-assessment spreadsheets, each system's extracts in its pool) and
+kpi_refresh as of the simulated now (it closes 2017-Q4), the audit counts reconciled with what
+the simulator serves, then the GX gate on the mart it built — passing, warning, and blocking."""
 
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -34,8 +35,24 @@ def pipeline(fresh_warehouse_module, airflow_db, tmp_path_factory):
     returns = generate_returns(world, RETURNS_YEAR, drop, SEED, mess_rate=0.05)
     ingest["ingest_assessments"] = run_dag("ingest_assessments", conf={
         "drop_dir": str(drop), "year": RETURNS_YEAR})
-    refresh = run_dag("kpi_refresh")
+    # as of the simulated now (15 January 2018, 08:00 in Vietnam), as an Asset-triggered run
+    refresh = run_dag("kpi_refresh", run_after=world.default_as_of)
     return wh, world, ingest, refresh, expected, returns
+
+
+def test_each_system_s_extracts_ran_in_its_pool(pipeline):
+    from airflow.models.pool import Pool
+
+    from govkpi.dag_defaults import SOURCE_POOLS
+
+    _, _, ingest, *_ = pipeline
+    pools = {pool.pool: pool.slots for pool in Pool.get_pools()}
+    for system, pool in SOURCE_POOLS.items():
+        assert pools[pool.name] == pool.slots, pool.name  # created by the setup (airflow_db)
+        tis = ingest[f"ingest_{system}"].get_task_instances()
+        assert {(ti.pool, ti.state) for ti in tis} == {(pool.name, "success")}, system
+    assert {ti.pool for ti in ingest["ingest_assessments"].get_task_instances()} == {
+        "default_pool"}
 
 
 def test_ingest_loaded_every_record_once(pipeline):
@@ -121,6 +138,63 @@ def test_kpi_refresh_ran_the_gate_of_each_stage(pipeline):
     assert sorted(r[0] for r in rows) == ["marts_gate", "raw_gate", "staging_gate"]
     assert all(passed and critical == 0 and dag == "kpi_refresh"
                for _, passed, critical, dag in rows), rows
+
+
+QUARTER_FACTS = ("fct_dossier_resolution_unit_quarter", "fct_dossier_resolution_province_quarter",
+                 "fct_document_processing_unit_quarter", "fct_document_processing_province_quarter",
+                 "fct_online_service_unit_quarter", "fct_online_service_province_quarter")
+
+
+def test_kpi_refresh_closed_the_last_quarter_before_the_simulated_now(pipeline):
+    """As of 15 January 2018 the last quarter that had ended is 2017-Q4: the run found it, the
+    marts hold it on the same days, and audit.kpi_refresh_quarter records the run with the
+    quarter's row counts and province figures."""
+    from govkpi.airflow_env import task_result
+
+    wh, world, _, refresh, *_ = pipeline
+    quarter = task_result(refresh, "quarter_bounds")
+    assert (quarter["label"], quarter["start"], quarter["end"], quarter["source"]) == (
+        "2017-Q4", "2017-10-01", "2017-12-31", "run")
+    ((dag_id, run_id, label, start, end, source, fact_rows, province),) = query(
+        wh, "select dag_id, run_id, quarter_label, quarter_start::text, quarter_end::text, "
+            "quarter_source, fact_rows, province from audit.kpi_refresh_quarter")
+    assert (dag_id, run_id, label, start, end, source) == (
+        "kpi_refresh", refresh.run_id, "2017-Q4", "2017-10-01", "2017-12-31", "run")
+    assert set(fact_rows) == set(QUARTER_FACTS)
+    for fact in QUARTER_FACTS:
+        assert fact_rows[fact] == query(
+            wh, f"select count(*) from marts.{fact} where period_start = '2017-10-01' "
+                "and period_end = '2017-12-31'")[0][0], fact
+    assert all(fact_rows[f] == 1 for f in QUARTER_FACTS if "province" in f), fact_rows
+    assert fact_rows["fct_dossier_resolution_unit_quarter"] > 1
+    # the simulator's dossiers received in October–December 2017, Vietnamese time
+    received = sum(1 for d in world.dossiers_as_of()
+                   if d["NgayTiepNhan"][:7] in ("2017-10", "2017-11", "2017-12"))
+    assert received > 0
+    assert province["received_count"] == received
+    assert 0 < province["os1a_on_time_rate"] <= 1
+    assert province["document_count"] > 0
+    assert task_result(refresh, "close_quarter")["province"] == province
+
+
+def test_a_quarter_the_marts_lack_is_not_closed(pipeline):
+    from govkpi.pipeline import close_kpi_quarter, kpi_refresh_quarter
+    from govkpi.quarter_close import QuarterNotInMarts
+
+    wh, *_ = pipeline
+    before = query(wh, "select count(*) from audit.kpi_refresh_quarter")
+    quarter = kpi_refresh_quarter({"quarter": "2019-Q2"}, None)  # after the simulated now
+    with pytest.raises(QuarterNotInMarts) as caught:
+        close_kpi_quarter(quarter, {"dag_id": "kpi_refresh", "run_id": "manual__test"})
+    message = str(caught.value)
+    assert message.startswith("cannot close 2019-Q2 (2019-04-01 – 2019-06-30): ")
+    for fact in QUARTER_FACTS:
+        if "province" in fact:
+            assert f"marts.{fact} has no row for 2019-Q2 (it holds " in message, message
+    assert re.search(r"fct_dossier_resolution_province_quarter has no row for 2019-Q2 "
+                     r"\(it holds 2016-01-01 … 201[78]-\d\d-01\)", message), message
+    assert "give the run a quarter the data covers (param quarter)" in message
+    assert query(wh, "select count(*) from audit.kpi_refresh_quarter") == before
 
 
 def test_gate_passes_warns_and_blocks(pipeline):

@@ -25,7 +25,7 @@ from typing import Any
 from govkpi import config
 from govkpi.calendar import VN_TZ
 from govkpi.errors import GovkpiError
-from govkpi.ranking.methodology import DEFAULT_METHODOLOGY
+from govkpi.ranking import DEFAULT_METHODOLOGY
 
 LANGS = ("vi", "en")
 DEFAULT_OUT_DIR = config.PROJECT_ROOT / "reports"  # git-ignored; GOVKPI_REPORTS_DIR overrides

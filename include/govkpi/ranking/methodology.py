@@ -23,9 +23,9 @@ import yaml
 
 from govkpi.assessment_items import LEVEL_KEYS, Item, load_items
 from govkpi.errors import ConfigError
+from govkpi.ranking import METHODOLOGY_DIR, available
 from govkpi.yaml_lines import NodePath, YamlLines, yaml_lines
 
-METHODOLOGY_DIR = Path(__file__).resolve().parent.parent / "methodologies"
 FORMAT_VERSION = 1
 PERIODS = ("year", "quarter", "month")
 UNIT_LEVELS = {key: level for level, key in LEVEL_KEYS.items()}  # departments 2, districts 3
@@ -139,15 +139,6 @@ class Methodology:
 
 
 # ------------------------------------------------------------------------------ loading
-
-
-# the methodology a ranking uses unless told otherwise (annual_ranking, govkpi rank/report)
-DEFAULT_METHODOLOGY = "binh_dinh_2017"
-
-
-def available() -> list[Path]:
-    """The methodology files shipped with govkpi, by name."""
-    return sorted(METHODOLOGY_DIR.glob("*.yaml"))
 
 
 def by_name(name: str) -> Methodology:
