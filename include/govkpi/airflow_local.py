@@ -121,12 +121,14 @@ def admin_password(home: Path) -> str:
 
 
 def migrate_metadata(env: Mapping[str, str], *, timeout: float = 600) -> None:
-    """``airflow db migrate`` with ``env`` (fast when the metadata DB is already current)."""
-    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=dict(env),
-                          capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise AirflowServiceError(f"airflow db migrate failed (exit {done.returncode}):\n{tail}")
+    """``airflow db migrate`` with ``env`` (fast when the metadata DB is already current), then
+    the source-system pools the extract tasks need (``python -m govkpi.deploy airflow-pools``)."""
+    for step in (["airflow", "db", "migrate"], ["govkpi.deploy", "airflow-pools"]):
+        done = subprocess.run([sys.executable, "-m", *step], env=dict(env), capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+            raise AirflowServiceError(f"{' '.join(step)} failed (exit {done.returncode}):\n{tail}")
 
 
 def _tail(path: Path, lines: int) -> list[str]:

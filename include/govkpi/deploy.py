@@ -65,6 +65,16 @@ def init_warehouse() -> str:
             f"{BI_READER_ROLE}")
 
 
+# --- Airflow pools ----------------------------------------------------------------------------
+
+def init_airflow_pools() -> str:
+    """Create or update the source-system pools the extract tasks run in
+    (:data:`govkpi.dag_defaults.SOURCE_POOLS`): a task whose pool is missing is never queued."""
+    from govkpi.airflow_env import ensure_pools
+
+    return "Airflow pools: " + ", ".join(ensure_pools())
+
+
 # --- Airflow admin ----------------------------------------------------------------------------
 
 def init_airflow_admin() -> str:
@@ -173,7 +183,7 @@ def init_metabase(client: MetabaseClient | None = None, *, wait_s: float = 600) 
 
 
 STEPS = {"warehouse": init_warehouse, "airflow-admin": init_airflow_admin,
-         "metabase": init_metabase}
+         "airflow-pools": init_airflow_pools, "metabase": init_metabase}
 
 
 def main(argv: list[str] | None = None) -> int:
