@@ -8,6 +8,9 @@ export UV_PYTHON ?= python3.11
 export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
+# .pyc files for the whole venv at install: imports (Airflow, dbt, GX) take half the time, and
+# they stay compiled where the environment forbids writing them (PYTHONDONTWRITEBYTECODE)
+export UV_COMPILE_BYTECODE := 1
 
 VENV := .venv
 BIN := $(VENV)/bin
