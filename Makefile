@@ -16,7 +16,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo .local/uv/bin/uv)
 
-.PHONY: help install manifest demo airflow test lint format clean
+.PHONY: help install manifest demo airflow test bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ demo: manifest ## run the whole pipeline on a simulated province and print the K
 
 airflow: manifest ## the Airflow UI and services locally, no Docker (AIRFLOW_ARGS=...); Ctrl-C stops
 	$(BIN)/govkpi airflow $(AIRFLOW_ARGS)
+
+bench: manifest ## the province-year benchmark, scale 1.0 (~40 min; BENCH_ARGS='--scale 0.1' is quicker)
+	$(BIN)/python bench/province_year.py $(BENCH_ARGS)
 
 lint: install ## ruff
 	$(BIN)/ruff check include dags tests bench
