@@ -648,6 +648,8 @@ def build_onestop_store_sharded(path: str | os.PathLike, *, seed: int = 2017,
                                          "params": params})
             say(f"merged {table}: {tables[table]['versions']:,} versions "
                 f"({time.perf_counter() - t2:.0f} s)")
+            for run in runs[table]:  # the disk peak is the runs + one merged table, not 2x
+                Path(run).unlink()
         timings["merge_s"] = time.perf_counter() - t1
         shutil.rmtree(runs_dir)
         extra = {}
