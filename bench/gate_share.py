@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "include"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from extract_load import BENCH_PII_KEY, speed_index  # noqa: E402
-from province_crawl import build, start_server, stop_server  # noqa: E402
+from province_crawl import build, start_server, stop_server, vm_hwm_mb  # noqa: E402
 
 from govkpi.simulator.serving import parse_years  # noqa: E402
 from govkpi.simulator.store import read_manifest, scale_dossiers  # noqa: E402
@@ -75,41 +75,53 @@ def settings_for(system: str, url: str, page_size: int):
     return DvcSettings(url, "govkpi", "govkpi-dvc-secret", page_size=page_size)
 
 
-def ingest(args, store: Path, manifest: dict, wh) -> dict:
-    """Extract every system (each served in turn), load the returns, ANALYZE the raw tables
-    (the loader does not; the dbt models' plans need the statistics), load the methodology.
-    Server start-up and the generation of the return files are not timed (the simulated
-    province's work, not the pipeline's)."""
+def extract_system(store: Path, system: str, wh, page_size: int, *,
+                   as_of: dt.datetime | None = None, mode: str = "full") -> dict:
+    """Serve ``system`` from the store (as of ``as_of``) with the store server in its own
+    process and run the real extractor against it; the extract's wall seconds (server start-up
+    apart), the server's peak RSS and every batch's counts."""
     from govkpi.extract import extract
 
-    out: dict = {"systems": {}, "load_before": load()}
-    seconds = 0.0
-    for system in SYSTEMS:
-        proc, url, startup = start_server(store, system, None)
-        try:
-            progress(f"ingest: extracting {system} …")
-            t0 = time.perf_counter()
-            results = extract(system, wh, settings_for(system, url, args.page_size), mode="full")
-            wall = time.perf_counter() - t0
-        finally:
-            stop_server(proc)
-        seconds += wall
-        out["systems"][system] = {
-            "seconds": round(wall, 2), "server_startup_s": round(startup, 2),
+    proc, url, startup = start_server(store, system, as_of)
+    try:
+        t0 = time.perf_counter()
+        results = extract(system, wh, settings_for(system, url, page_size), mode=mode)
+        wall = time.perf_counter() - t0
+        server_rss = vm_hwm_mb(proc.pid)
+    finally:
+        stop_server(proc)
+    progress(f"ingest: {system} ({mode}) in {wall:.1f} s: "
+             + ", ".join(f"{r.endpoint} {r.loaded:,}" for r in results))
+    return {"seconds": round(wall, 2), "server_startup_s": round(startup, 2),
+            "server_peak_rss_mb": round(server_rss, 1),
             "batches": {r.endpoint: {"received": r.received, "loaded": r.loaded,
                                      "quarantined": r.quarantined, "duplicates": r.duplicates,
                                      "seconds": round(r.seconds, 2)} for r in results}}
-        progress(f"ingest: {system} in {wall:.1f} s: "
-                 + ", ".join(f"{r.endpoint} {r.loaded:,}" for r in results))
-    out["returns"] = load_returns(args, manifest, wh)
-    seconds += out["returns"].get("seconds", 0.0)
+
+
+def analyze_raw(wh) -> float:
+    """ANALYZE every raw table (the loader does not; the dbt models' plans need statistics);
+    its seconds."""
     t0 = time.perf_counter()
     with wh.connect(autocommit=True) as conn:
         for schema in ("raw_onestop", "raw_eoffice", "raw_dvc", "raw_files"):
             for (table,) in conn.execute(
                     "select tablename from pg_tables where schemaname = %s", (schema,)).fetchall():
                 conn.execute(f'analyze "{schema}"."{table}"')
-    out["analyze_s"] = round(time.perf_counter() - t0, 2)
+    return round(time.perf_counter() - t0, 2)
+
+
+def ingest(args, store: Path, manifest: dict, wh) -> dict:
+    """Extract every system (each served in turn), load the returns, ANALYZE the raw tables,
+    load the methodology. Server start-up and the generation of the return files are not
+    timed (the simulated province's work, not the pipeline's)."""
+    out: dict = {"systems": {}, "load_before": load()}
+    for system in SYSTEMS:
+        out["systems"][system] = extract_system(store, system, wh, args.page_size)
+    seconds = sum(s["seconds"] for s in out["systems"].values())
+    out["returns"] = load_returns(args, manifest, wh)
+    seconds += out["returns"].get("seconds", 0.0)
+    out["analyze_s"] = analyze_raw(wh)
     seconds += out["analyze_s"]
     from govkpi.pipeline import load_ranking_methodology
 
@@ -122,24 +134,30 @@ def ingest(args, store: Path, manifest: dict, wh) -> dict:
 
 
 def load_returns(args, manifest: dict, wh) -> dict:
-    """Generate the returns of every year in ``--years`` from the world's units (the store
+    """The returns of every year in ``--years``, written and loaded (:func:`write_and_load_
+    returns`), unless ``--no-returns``."""
+    if args.no_returns:
+        return {"skipped": "--no-returns: units are not assessed", "seconds": 0.0}
+    scenario = (manifest.get("params") or {}).get("scenario") or "binh_dinh"
+    return write_and_load_returns(wh, args.seed, args.years, scenario, args.returns_mess_rate)
+
+
+def write_and_load_returns(wh, seed: int, years, scenario: str, mess_rate: float) -> dict:
+    """Generate the self-assessment returns of ``years`` from the world's units (the store
     keeps no world, but its units are those of ``generate_world(seed, dossiers=0, years,
     scenario)``, the very call the store build makes for its reference tables) and load them
     (the load timed)."""
-    if args.no_returns:
-        return {"skipped": "--no-returns: units are not assessed", "seconds": 0.0}
-    from govkpi.load.assessments import load_returns as load
+    from govkpi.load.assessments import load_returns as load_files
     from govkpi.simulator.assessments import generate_returns
     from govkpi.simulator.world import generate_world
 
-    scenario = (manifest.get("params") or {}).get("scenario") or "binh_dinh"
-    world = generate_world(seed=args.seed, dossiers=0, years=args.years, scenario=scenario)
-    with tempfile.TemporaryDirectory(prefix="gate_share_drop_") as drop:
-        files = [f for year in args.years for f in generate_returns(
-            world, year, drop, args.seed, mess_rate=args.returns_mess_rate)]
-        progress(f"ingest: {len(files)} return files for {args.years}; loading …")
+    world = generate_world(seed=seed, dossiers=0, years=years, scenario=scenario)
+    with tempfile.TemporaryDirectory(prefix="bench_drop_") as drop:
+        files = [f for year in years for f in generate_returns(
+            world, year, drop, seed, mess_rate=mess_rate)]
+        progress(f"ingest: {len(files)} return files for {list(years)}; loading …")
         t0 = time.perf_counter()
-        result = load(wh, drop, years=list(args.years))
+        result = load_files(wh, drop, years=list(years))
         wall = time.perf_counter() - t0
     return {"files": len(files), "received": result.received, "loaded": result.loaded,
             "quarantined": result.quarantined, "seconds": round(wall, 2),
@@ -262,6 +280,23 @@ def raw_counts(wh) -> dict[str, int]:
                 for s, t in tables}
 
 
+def ingest_table(systems: dict, returns: dict | None) -> list[str]:
+    """The markdown table of an ingest: one row per batch, then the returns."""
+    lines = ["| system | batch | received | loaded | quarantined | s |",
+             "|---|---|---:|---:|---:|---:|"]
+    for system, v in systems.items():
+        for ep, b in v["batches"].items():
+            lines.append(f"| {system} | {ep} | {b['received']:,} | {b['loaded']:,} | "
+                         f"{b['quarantined']:,} | {b['seconds']} |")
+    if returns and "skipped" in returns:
+        lines.append(f"| files | returns | — | — | — | not assessed: {returns['skipped']} |")
+    elif returns:
+        lines.append(f"| files | returns ({returns['files']} files) | {returns['received']:,} | "
+                     f"{returns['loaded']:,} | {returns['quarantined']:,} | "
+                     f"{returns['seconds']} |")
+    return lines
+
+
 def markdown(r: dict) -> str:
     s = r["stages"]
     total = r["pipeline_s"]
@@ -285,18 +320,7 @@ def markdown(r: dict) -> str:
                   f"{r['gx_import_s']:.1f} s; in Airflow each of the four gate tasks is its own "
                   f"process and pays it: the share would be {r['gate_share_with_imports']:.2%}.",
                   ""]
-    lines += ["Ingest:", "", "| system | batch | received | loaded | quarantined | s |",
-              "|---|---|---:|---:|---:|---:|"]
-    for system, v in r["ingest"]["systems"].items():
-        for ep, b in v["batches"].items():
-            lines.append(f"| {system} | {ep} | {b['received']:,} | {b['loaded']:,} | "
-                         f"{b['quarantined']:,} | {b['seconds']} |")
-    ret = r["ingest"]["returns"]
-    if "skipped" in ret:
-        lines.append(f"| files | returns | — | — | — | not assessed: {ret['skipped']} |")
-    else:
-        lines.append(f"| files | returns ({ret['files']} files) | {ret['received']:,} | "
-                     f"{ret['loaded']:,} | {ret['quarantined']:,} | {ret['seconds']} |")
+    lines += ["Ingest:", "", *ingest_table(r["ingest"]["systems"], r["ingest"]["returns"])]
     lines += ["", f"ANALYZE of the raw tables {r['ingest']['analyze_s']} s; methodology "
               f"{r['ingest']['methodology_s']} s. Raw rows: "
               + ", ".join(f"{t} {n:,}" for t, n in r["raw_rows"].items()), "",

@@ -53,7 +53,8 @@ sys.path.insert(0, str(ROOT / "include"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from extract_load import BENCH_PII_KEY, BackendSampler, speed_index  # noqa: E402
-from province_crawl import ENV, PYTHON, build, start_server, stop_server, vm_hwm_mb  # noqa: E402
+from gate_share import ingest_table, raw_counts  # noqa: E402
+from province_crawl import ENV, PYTHON, build  # noqa: E402
 
 from govkpi.simulator.store import read_manifest, scale_dossiers  # noqa: E402
 
@@ -100,47 +101,26 @@ def _child_setup(spec: dict):
 
 def stage_ingest(spec: dict) -> dict:
     """Extract every system (served in turn as of ``spec['as_of']``), then — unless
-    ``spec['incremental']`` — load the returns, ANALYZE the raw tables, load the methodology.
+    ``spec['incremental']`` — load the returns and the methodology; ANALYZE the raw tables.
     Server start-up and the writing of the return files are not timed."""
-    from gate_share import settings_for
-
-    from govkpi.extract import extract
+    from gate_share import analyze_raw, extract_system, write_and_load_returns
 
     wh = _child_setup(spec)
     store, as_of = Path(spec["store"]), dt.datetime.fromisoformat(spec["as_of"])
-    mode = "incremental" if spec.get("incremental") else "full"
-    out: dict = {"systems": {}, "servers_peak_rss_mb": {}}
-    seconds = 0.0
-    for system in SYSTEMS:
-        proc, url, _startup = start_server(store, system, as_of)
-        try:
-            t0 = time.perf_counter()
-            results = extract(system, wh, settings_for(system, url, spec["page_size"]),
-                              mode=mode)
-            wall = time.perf_counter() - t0
-            out["servers_peak_rss_mb"][system] = round(vm_hwm_mb(proc.pid), 1)
-        finally:
-            stop_server(proc)
-        seconds += wall
-        out["systems"][system] = {
-            "seconds": round(wall, 2),
-            "batches": {r.endpoint: {"received": r.received, "loaded": r.loaded,
-                                     "quarantined": r.quarantined, "duplicates": r.duplicates,
-                                     "seconds": round(r.seconds, 2)} for r in results}}
-        progress(f"  {system} ({mode}) in {wall:.1f} s: "
-                 + ", ".join(f"{r.endpoint} {r.loaded:,}" for r in results))
-    if not spec.get("incremental"):
-        out["returns"] = load_returns(spec, wh)
-        seconds += out["returns"].get("seconds", 0.0)
-    t0 = time.perf_counter()
-    with wh.connect(autocommit=True) as conn:  # the dbt plans need statistics
-        for schema in ("raw_onestop", "raw_eoffice", "raw_dvc", "raw_files"):
-            for (table,) in conn.execute(
-                    "select tablename from pg_tables where schemaname = %s", (schema,)).fetchall():
-                conn.execute(f'analyze "{schema}"."{table}"')
-    out["analyze_s"] = round(time.perf_counter() - t0, 2)
+    incremental = bool(spec.get("incremental"))
+    out: dict = {"systems": {
+        system: extract_system(store, system, wh, spec["page_size"], as_of=as_of,
+                               mode="incremental" if incremental else "full")
+        for system in SYSTEMS}}
+    out["servers_peak_rss_mb"] = {k: v["server_peak_rss_mb"] for k, v in out["systems"].items()}
+    seconds = sum(s["seconds"] for s in out["systems"].values())
+    if not incremental:
+        out["returns"] = write_and_load_returns(wh, spec["seed"], spec["years"],
+                                                spec["scenario"], spec["returns_mess_rate"])
+        seconds += out["returns"]["seconds"]
+    out["analyze_s"] = analyze_raw(wh)
     seconds += out["analyze_s"]
-    if not spec.get("incremental"):
+    if not incremental:
         from govkpi.pipeline import load_ranking_methodology
 
         t0 = time.perf_counter()
@@ -148,33 +128,11 @@ def stage_ingest(spec: dict) -> dict:
         out["methodology_s"] = round(time.perf_counter() - t0, 2)
         seconds += out["methodology_s"]
     out["seconds"] = round(seconds, 2)
-    out["received"] = sum(b["received"] for s in out["systems"].values()
-                          for b in s["batches"].values()) + out.get("returns", {}).get(
-        "received", 0)
-    out["loaded"] = sum(b["loaded"] for s in out["systems"].values()
-                        for b in s["batches"].values()) + out.get("returns", {}).get("loaded", 0)
+    batches = [b for s in out["systems"].values() for b in s["batches"].values()]
+    returns = out.get("returns", {})
+    out["received"] = sum(b["received"] for b in batches) + returns.get("received", 0)
+    out["loaded"] = sum(b["loaded"] for b in batches) + returns.get("loaded", 0)
     return out
-
-
-def load_returns(spec: dict, wh) -> dict:
-    """The year's self-assessment returns, written from the world's units (the store keeps no
-    world; its units are those of ``generate_world(seed, dossiers=0, years, scenario)``, the
-    call its build makes), then loaded — the load timed."""
-    from govkpi.load.assessments import load_returns as load_files
-    from govkpi.simulator.assessments import generate_returns
-    from govkpi.simulator.world import generate_world
-
-    years = spec["years"]
-    world = generate_world(seed=spec["seed"], dossiers=0, years=years,
-                           scenario=spec["scenario"])
-    with tempfile.TemporaryDirectory(prefix="province_year_drop_") as drop:
-        files = [f for year in years for f in generate_returns(
-            world, year, drop, spec["seed"], mess_rate=spec["returns_mess_rate"])]
-        t0 = time.perf_counter()
-        result = load_files(wh, drop, years=list(years))
-        wall = time.perf_counter() - t0
-    return {"files": len(files), "received": result.received, "loaded": result.loaded,
-            "quarantined": result.quarantined, "seconds": round(wall, 2)}
 
 
 def stage_dbt(spec: dict) -> dict:
@@ -281,15 +239,6 @@ def run_stage(stage: str, spec: dict, wh, tmp: Path) -> dict:
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "postgres_backend_peak_rss_mb": round(sampler.peak_mb, 1), "load_before": before,
             "result": json.loads(result_path.read_text())}
-
-
-def raw_tables(wh) -> dict[str, int]:
-    with wh.connect() as conn:
-        tables = conn.execute(
-            "select schemaname, tablename from pg_tables where schemaname like 'raw\\_%%' "
-            "order by 1, 2").fetchall()
-        return {f"{s}.{t}": conn.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
-                for s, t in tables}
 
 
 def copy_floor(wh, tables: dict[str, int], tmp: Path) -> dict:
@@ -479,16 +428,8 @@ def markdown(r: dict) -> str:
               f"{TARGETS['gate_share']:.0%} | {verdict('gate_share')} |",
               f"| peak RSS of any pipeline process | {h['peak_rss_mb']:.0f} MB | ≤ "
               f"{TARGETS['peak_rss_mb']:.0f} MB | {verdict('peak_rss_mb')} |", ""]
-    lines += ["Ingest per batch:", "", "| system | batch | received | loaded | quarantined | s |",
-              "|---|---|---:|---:|---:|---:|"]
-    for system, v in ing["result"]["systems"].items():
-        for ep, b in v["batches"].items():
-            lines.append(f"| {system} | {ep} | {b['received']:,} | {b['loaded']:,} | "
-                         f"{b['quarantined']:,} | {b['seconds']} |")
-    ret = ing["result"].get("returns")
-    if ret:
-        lines.append(f"| files | returns ({ret['files']} files) | {ret['received']:,} | "
-                     f"{ret['loaded']:,} | {ret['quarantined']:,} | {ret['seconds']} |")
+    lines += ["Ingest per batch:", "", *ingest_table(ing["result"]["systems"],
+                                                      ing["result"].get("returns"))]
     lines += ["", "Simulated servers' peak RSS (not pipeline processes): " + ", ".join(
         f"{k} {v:.0f} MB" for k, v in ing["result"]["servers_peak_rss_mb"].items())]
     d = s["dbt"]["result"]
@@ -588,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         wh.ensure_database()
         progress("ingest …")
         stages["ingest"] = run_stage("ingest", spec, wh, tmp)
-        result["raw_rows"] = raw_tables(wh)
+        result["raw_rows"] = raw_counts(wh)
         progress(f"ingest: {stages['ingest']['wall_s']:.1f} s, "
                  f"{stages['ingest']['result']['loaded']:,} rows loaded")
         if "cosmos" not in skip:
