@@ -430,6 +430,9 @@ def markdown(r: dict) -> str:
               f"{TARGETS['peak_rss_mb']:.0f} MB | {verdict('peak_rss_mb')} |", ""]
     lines += ["Ingest per batch:", "", *ingest_table(ing["result"]["systems"],
                                                       ing["result"].get("returns"))]
+    if r.get("database_bytes"):
+        lines += ["", f"Database after the pipeline: {r['database_bytes'] / 2**30:.2f} GiB "
+                      f"(raw rows, staged and built models, audit)."]
     lines += ["", "Simulated servers' peak RSS (not pipeline processes): " + ", ".join(
         f"{k} {v:.0f} MB" for k, v in ing["result"]["servers_peak_rss_mb"].items())]
     d = s["dbt"]["result"]
@@ -546,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         stages["gates"] = run_stage("gates", spec, wh, tmp)
         progress(f"gates: {stages['gates']['result']['seconds']:.1f} s, publish "
                  f"{stages['gates']['result']['publish_s']:.1f} s")
+        with wh.connect() as conn:
+            result["database_bytes"] = conn.execute(
+                "select pg_database_size(current_database())").fetchone()[0]
         if not args.keep:
             wh.drop_database()
         if "loader" not in skip:
