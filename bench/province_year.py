@@ -470,22 +470,25 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1.0: a province's year (1M dossiers, ~3M documents)")
-    parser.add_argument("--year", type=int, default=2017)
-    parser.add_argument("--seed", type=int, default=2017)
-    parser.add_argument("--methodology", default="binh_dinh_2017")
+    parser.add_argument("--year", type=int, default=2017, help="the year simulated and ranked")
+    parser.add_argument("--seed", type=int, default=2017, help="world seed")
+    parser.add_argument("--methodology", default="binh_dinh_2017", help="ranking methodology")
     parser.add_argument("--root", default=None, help="store root (default .local/simstore)")
     parser.add_argument("--workers", type=int, default=None, help="store build processes")
-    parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--returns-mess-rate", type=float, default=0.02)
+    parser.add_argument("--page-size", type=int, default=1000, help="records per API page")
+    parser.add_argument("--returns-mess-rate", type=float, default=0.02,
+                        help="share of bad values in the self-assessment returns")
     parser.add_argument("--loader-dossiers", type=int, default=200_000,
                         help="dossiers for the loader-vs-COPY ratio")
-    parser.add_argument("--loader-reps", type=int, default=3)
+    parser.add_argument("--loader-reps", type=int, default=3,
+                        help="repetitions of the loader-vs-COPY pair (median reported)")
     parser.add_argument("--skip", default="",
                         help=f"comma-separated optional parts to skip: {', '.join(OPTIONAL)}")
     parser.add_argument("--database", default=DATABASE,
                         help="the bench database (recreated; _cosmos and _quarter beside it)")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results",
+                        help="where the JSON and markdown results go")
     args = parser.parse_args(argv)
     skip = {s for s in args.skip.split(",") if s}
     if skip - set(OPTIONAL):
