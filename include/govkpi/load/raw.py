@@ -274,7 +274,7 @@ async def _analyze_if_grown(conn, table, name: str, loaded: int) -> None:
     analyzed): a first load of millions of rows otherwise leaves the planner without
     statistics until autovacuum comes by, and the next endpoint's reference checks
     (``record_key = any(...)`` per page, e.g. the portal's payments against the dossiers) ran
-    as parallel sequential scans — 4 minutes for the payments at 4M dossiers (make bench,
+    as parallel sequential scans — minutes for the payments at 4M dossiers (make bench,
     scale 4.0) instead of index lookups. Samples ~30,000 rows: well under a second."""
     from psycopg import sql
 
