@@ -280,6 +280,16 @@ def raw_counts(wh) -> dict[str, int]:
                 for s, t in tables}
 
 
+def write_results(out: Path, name: str, result: dict, text: str) -> Path:
+    """``<out>/<name>-<UTC time>.json`` and ``.md``; the markdown printed. The stem returned."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    stem.with_suffix(".md").write_text(text)
+    print(text)
+    return stem
+
+
 def ingest_table(systems: dict, returns: dict | None) -> list[str]:
     """The markdown table of an ingest: one row per batch, then the returns."""
     lines = ["| system | batch | received | loaded | quarantined | s |",
@@ -481,12 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     result["target_met"] = result["gate_share"] <= TARGET_SHARE
     facts_hold = result["seed_facts"] is None or all(f["holds"] for f in result["seed_facts"])
     result["df_root_after"] = shutil.disk_usage("/").free
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"gate_share-{args.scale:g}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    text = markdown(result)
-    (args.out / f"{stem}.md").write_text(text)
-    print(text)
+    write_results(args.out, f"gate_share-{args.scale:g}", result, markdown(result))
     return 0 if result["target_met"] and facts_hold else 1
 
 

@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "include"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from extract_load import BENCH_PII_KEY, BackendSampler, speed_index  # noqa: E402
-from gate_share import ingest_table, raw_counts  # noqa: E402
+from gate_share import ingest_table, raw_counts, write_results  # noqa: E402
 from province_crawl import ENV, PYTHON, build  # noqa: E402
 
 from govkpi.simulator.store import read_manifest, scale_dossiers  # noqa: E402
@@ -574,13 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     result["speed_index_after"] = speed_index()
     result["summary"] = summarise(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"province_year-{args.scale:g}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    text = markdown(result)
-    (args.out / f"{stem}.md").write_text(text)
-    print(text)
-    progress(f"results: {args.out / stem}.md and .json")
+    stem = write_results(args.out, f"province_year-{args.scale:g}", result, markdown(result))
+    progress(f"results: {stem}.md and .json")
     return 0 if all(result["summary"]["met"].values()) else 1
 
 
