@@ -284,8 +284,9 @@ def write_results(out: Path, name: str, result: dict, text: str) -> Path:
     """``<out>/<name>-<UTC time>.json`` and ``.md``; the markdown printed. The stem returned."""
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    stem.with_suffix(".md").write_text(text)
+    # not with_suffix: a scale such as 0.1 puts a dot in the name
+    Path(f"{stem}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    Path(f"{stem}.md").write_text(text)
     print(text)
     return stem
 
