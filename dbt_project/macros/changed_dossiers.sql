@@ -65,3 +65,38 @@
     set local jit = off
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The pre-hook of int_documents_classified in an incremental run: delete the rows of every
+    document staged since the newest batch the model has seen. The run inserts back those that
+    still count in a period; one that no longer does (no issue or arrival date any more) would
+    otherwise keep its old row, delete+insert only replacing the keys it inserts.
+-#}
+{% macro delete_restaged_documents() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as classified
+    using {{ ref('stg_eoffice__documents') }} as staged
+    where staged.document_id = classified.document_id
+        and staged.batch_id > {{ incremental_cursor('batch_id') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The post-hook of int_document_kpis in an incremental run: delete the periods no longer
+    reported, before the first or after the last month with a document (delete+insert replaces
+    only the periods a run writes).
+-#}
+{% macro delete_unreported_document_periods() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as kpis
+    using (
+        select
+            date_trunc('month', min(document_date)::timestamp) as first_month,
+            date_trunc('month', max(document_date)::timestamp) as last_month
+        from {{ ref('int_documents_classified') }}
+    ) as bounds
+    where kpis.period_start < date_trunc(kpis.period_grain, bounds.first_month)
+        or kpis.period_start > date_trunc(kpis.period_grain, bounds.last_month)
+        or bounds.first_month is null
+    {%- endif -%}
+{%- endmacro %}

@@ -1,11 +1,14 @@
-"""The incremental one-stop chain equals a full refresh of the same data.
+"""The incremental one-stop and e-office chains equal a full refresh of the same data.
 
 A simulated province is loaded in two steps (as of the end of Q3 2017, then incrementally as of
 the end of Q4 2017: one more quarter); ``dbt build`` runs after each load, the second one
-incrementally. Every one-stop fact and every incremental model is then saved and compared, row
-for row (EXCEPT ALL both ways), with a ``dbt build --full-refresh`` of the same final data. The
-data holds a dossier that changed state between the loads (pending, then finished), one
-re-extracted unchanged (a new raw version with the same record), and one not re-extracted at all.
+incrementally. Every one-stop and e-office fact and every incremental model is then saved and
+compared, row for row (EXCEPT ALL both ways), with a ``dbt build --full-refresh`` of the same
+final data. The data holds a dossier that changed state between the loads (pending, then
+finished), one re-extracted unchanged (a new raw version with the same record), one not
+re-extracted at all; and two documents given a new version by hand before the incremental build:
+one whose arrival time was withdrawn (it no longer counts: its month loses it) and one back-dated
+to January (it leaves its month for a month nothing else changed in).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ INCREMENTAL = [
     "intermediate.int_dossiers_classified_by_period",
     "intermediate.int_dossiers_classified_by_deadline",
     "intermediate.int_dossier_resolution_kpis",
+    "staging.stg_eoffice__documents",
+    "intermediate.int_documents_classified",
+    "intermediate.int_document_kpis",
 ]
 # Where each build's run leaves its own mark (the cursors): not compared.
 CURSORS = ("contribution_batch_id", "refreshed_at", "source_batch_id", "units_fingerprint")
@@ -41,7 +47,38 @@ FACTS = [
     for grain in grains
 ]
 COMPARED = [*INCREMENTAL, *FACTS]
-SELECTION = ["--select", "stg_onestop__dossiers", "int_dossier_supplement_requests+"]
+SELECTION = ["--select", "stg_onestop__dossiers", "int_dossier_supplement_requests+",
+             "stg_eoffice__documents+"]
+# Withdrawn: an incoming document of the first load loses its arrival time. Back-dated: an
+# outgoing one of March is re-issued on 10 January.
+CRAFTED_DOCUMENTS = """
+    with batch as (
+        insert into audit.load_batch (source_system, endpoint, status, received_count,
+                                      loaded_count, finished_at)
+        values ('eoffice', 'documents', 'succeeded', 2, 2, now())
+        returning batch_id
+    ),
+    picked as (
+        (select 'withdrawn' as example, record_key, payload - 'ngay_den' as payload
+         from raw_eoffice.documents
+         where payload ->> 'huong' = 'den' and payload ->> 'ngay_den' like '%%/05/2017 %%'
+         order by record_key limit 1)
+        union all
+        (select 'back_dated', record_key,
+                jsonb_set(payload, '{ngay_ban_hanh}', '"10/01/2017 09:00:00"')
+         from raw_eoffice.documents
+         where payload ->> 'huong' = 'di' and payload ->> 'ngay_ban_hanh' like '%%/03/2017 %%'
+         order by record_key limit 1)
+    ),
+    inserted as (
+        insert into raw_eoffice.documents (record_key, source_updated_at, payload, batch_id)
+        select picked.record_key, now(), picked.payload, batch.batch_id
+        from picked cross join batch
+        returning record_key
+    )
+    select picked.example, picked.record_key from picked join inserted using (record_key)
+    order by 1
+"""
 
 
 def _build_rows_inserted(*args: str) -> dict[str, int]:
@@ -66,10 +103,12 @@ def refreshed(fresh_warehouse_module):
     with SimulatedProvince(seed=45, dossiers=1500, years=(2017,), as_of=FIRST) as province:
         conf = settings(province, page_size=200)
         extract("onestop", wh, conf["onestop"])
+        extract("eoffice", wh, conf["eoffice"])
         dbt("build")
         first_batch = query(wh, "select max(batch_id) from raw_onestop.hoso")[0][0]
         province.set_as_of(SECOND)
         extract("onestop", wh, conf["onestop"])
+        extract("eoffice", wh, conf["eoffice"])
         # re-read a slice of the first quarter: new raw versions of dossiers that did not change
         extract("onestop", wh, conf["onestop"], ["hoso"], mode="backfill",
                 window_from=dt.datetime(2017, 2, 1, tzinfo=VN_TZ),
@@ -106,8 +145,14 @@ def refreshed(fresh_warehouse_module):
                               "intermediate.int_dossiers_with_deadlines_and_outcomes "
                               "where dossier_code = %s", (code,))
               for code in (examples["changed_state"], examples["untouched"])}
+    examples["documents"] = dict(query(wh, CRAFTED_DOCUMENTS))
+    assert set(examples["documents"]) == {"withdrawn", "back_dated"}
+    months_before = dict(query(wh, "select period_start, document_count from "
+                                   "intermediate.int_document_kpis where scope = 'province' "
+                                   "and period_grain = 'month'"))
     inserted = _build_rows_inserted(*SELECTION)
     examples["before"] = before
+    examples["document_months_before"] = months_before
     with wh.connect() as conn:
         conn.execute("create schema incremental_result")
         for table in COMPARED:
@@ -190,3 +235,35 @@ def test_the_example_dossiers(refreshed):
                  (examples["changed_state"],))
     assert rows
     assert all(r[0] in ("on_time", "late") for r in rows)
+
+
+def test_the_example_documents(refreshed):
+    wh, inserted, examples = refreshed
+    documents = examples["documents"]
+
+    def classified(document_id):
+        return query(wh, "select document_date from incremental_result.int_documents_classified"
+                         " where document_id = %s", (document_id,))
+
+    # its arrival time withdrawn: no longer counts (the pre-hook deleted its row)
+    assert classified(documents["withdrawn"]) == []
+    # back-dated: counts in January now
+    assert classified(documents["back_dated"]) == [(dt.date(2017, 1, 10),)]
+    # the months recounted: January (a document arrived), March and May (one left each), the
+    # months of the second load's documents; not all of them
+    recounted = {row[0] for row in query(wh, """
+        select period_start from incremental_result.int_document_kpis
+        where period_grain = 'month' and scope = 'province'
+            and source_batch_id = (select max(source_batch_id)
+                                   from incremental_result.int_document_kpis)""")}
+    assert {dt.date(2017, m, 1) for m in (1, 3, 5, 12)} <= recounted
+    assert len(recounted) < 12
+    assert 0 < inserted["int_documents_classified"] < query(
+        wh, "select count(*) from intermediate.int_documents_classified")[0][0]
+    # the province's March lost a document and January gained one (ranked units only count,
+    # so compare the count of every document of the month)
+    months = dict(query(wh, "select period_start, document_period_count from "
+                            "incremental_result.int_document_kpis where scope = 'province' "
+                            "and period_grain = 'month'"))
+    assert sum(months.values()) == query(
+        wh, "select count(*) from intermediate.int_documents_classified")[0][0]

@@ -1,8 +1,18 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='document_id',
+        on_schema_change='fail',
+        pre_hook=[
+            '{{ incremental_run_settings() }}',
+            '{{ delete_restaged_documents() }}',
+        ],
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['document_id'], 'unique': true},
             {'columns': ['unit_code', 'document_date']},
+            {'columns': ['batch_id']},
         ]
     )
 }}
@@ -11,9 +21,16 @@
 -- worked out once. A document counts on its local document date: an outgoing one when it is
 -- issued (ngay_ban_hanh; drafts and signed-but-unissued documents are not outgoing yet), an
 -- incoming one when it arrives (ngay_den). Every flag is true or false, never null.
+-- Incremental (delete+insert on document_id): a run reclassifies the documents staged since the
+-- newest batch seen here (batch_id, carried from staging); the pre-hook first deletes every row
+-- of those documents, so one that no longer counts (e.g. its arrival time was withdrawn) leaves.
+-- A change of the holiday calendar (dim_calendar) needs --full-refresh.
 with documents as (
 
     select * from {{ ref('stg_eoffice__documents') }}
+    {%- if is_incremental() %}
+    where batch_id > {{ incremental_cursor('batch_id') }}
+    {%- endif %}
 
 ),
 
@@ -42,7 +59,8 @@ dated as (
         case
             when is_outgoing then {{ to_local_date('issued_at') }}
             else {{ to_local_date('arrived_at') }}
-        end as document_date
+        end as document_date,
+        batch_id
     from documents
 
 ),
@@ -98,7 +116,8 @@ classified as (
             false
         ) as is_eo4_acknowledged_same_day,
         -- EO-5: electronic (dien_tu, or dien_tu_va_giay) among all documents.
-        has_electronic_version as is_eo5_electronic
+        has_electronic_version as is_eo5_electronic,
+        batch_id
     from with_issue_deadline
     where document_date is not null
 
