@@ -20,7 +20,10 @@ its own child process (its peak RSS is the child's ``ru_maxrss``, read with ``wa
    ranking release of the year.
 6. **Cosmos**: on a copy of the database taken right after ingest (``createdb -T``), the real
    ``kpi_refresh`` and ``annual_ranking`` DAGs through ``dag.test()`` — the same build, one
-   Airflow task per dbt node — against the plain ``dbt build`` of 4.
+   Airflow task per dbt node — against the plain ``dbt build`` of 4. Beside it, on the
+   database of 4 after the gates, ``dbt build --full-refresh --threads 1``: the same build one
+   node at a time, as ``dag.test()`` runs the tasks, which splits Cosmos' overhead into the
+   parallelism it gives up (serial / plain) and its cost per task (Cosmos / serial).
 7. **quarterly refresh**: on a third database, the year as of 30 September loaded and built
    (not timed), then the fourth quarter extracted incrementally and ``dbt build`` run
    incrementally — against the full build of 4, which built the same data from scratch.
@@ -139,7 +142,7 @@ def stage_dbt(spec: dict) -> dict:
     from gate_share import dbt_build_all
 
     _child_setup(spec)
-    return dbt_build_all(Path(spec["target"]))
+    return dbt_build_all(Path(spec["target"]), *spec.get("dbt_args", ()))
 
 
 def stage_gates(spec: dict) -> dict:
@@ -334,6 +337,11 @@ def summarise(r: dict) -> dict:
         cosmos = sum(d["dbt_span_s"] for d in s["cosmos"]["result"].values())
         out["cosmos_dbt_s"] = round(cosmos, 1)
         out["cosmos_overhead"] = round(cosmos / dbt - 1, 4)
+    if "cosmos" in s and "dbt_serial" in s:
+        serial = s["dbt_serial"]["wall_s"]
+        out["dbt_serial_s"] = serial
+        out["serial_over_plain"] = round(serial / dbt, 3)
+        out["cosmos_over_serial"] = round(out["cosmos_dbt_s"] / serial, 3)
     if "quarter" in r:
         out["quarter_ratio"] = round(r["quarter"]["dbt"]["wall_s"] / dbt, 4)
     if "loader" in r:
@@ -386,6 +394,12 @@ def markdown(r: dict) -> str:
             f"{sum(d['wall_s'] for d in c['result'].values()):.1f} (dbt tasks "
             f"{h['cosmos_dbt_s']:.1f}) | {raw_rows:,} raw | | {c['peak_rss_mb']:.0f} | "
             f"{c['postgres_backend_peak_rss_mb']:.0f} | {c['load_before']} |")
+    if "dbt_serial" in s:
+        d1 = s["dbt_serial"]
+        lines.append(
+            f"| dbt build --full-refresh --threads 1 (serial reference) | {d1['wall_s']:.1f} | "
+            f"{raw_rows:,} raw | | {d1['peak_rss_mb']:.0f} | "
+            f"{d1['postgres_backend_peak_rss_mb']:.0f} | {d1['load_before']} |")
     if "floor" in r:
         f = r["floor"]
         lines.append(f"| load floor: binary COPY of the same raw rows | {f['seconds']:.1f} | "
@@ -421,6 +435,11 @@ def markdown(r: dict) -> str:
         lines.append(f"| Cosmos dbt tasks / plain dbt build − 1 | "
                      f"{h['cosmos_overhead']:+.1%} | ≤ {TARGETS['cosmos_overhead']:.0%} | "
                      f"{verdict('cosmos_overhead')} |")
+    if "serial_over_plain" in h:
+        lines += [f"| — one thread / plain build (the parallelism dag.test gives up) | "
+                  f"{h['serial_over_plain']:.2f}× | (information) | |",
+                  f"| — Cosmos dbt tasks / one thread (Cosmos' cost per task) | "
+                  f"{h['cosmos_over_serial']:.2f}× | (information) | |"]
     if "quarter_ratio" in h:
         lines.append(f"| incremental quarter dbt / full build | {h['quarter_ratio']:.3f} | ≤ "
                      f"{TARGETS['quarter_ratio']} | {verdict('quarter_ratio')} |")
@@ -555,6 +574,11 @@ def main(argv: list[str] | None = None) -> int:
         with wh.connect() as conn:
             result["database_bytes"] = conn.execute(
                 "select pg_database_size(current_database())").fetchone()[0]
+        if "cosmos" not in skip:
+            progress("dbt build --full-refresh --threads 1 (the serial reference) …")
+            stages["dbt_serial"] = run_stage(
+                "dbt", {**spec, "dbt_args": ["--full-refresh", "--threads", "1"]}, wh, tmp)
+            progress(f"dbt, one thread: {stages['dbt_serial']['wall_s']:.1f} s")
         if not args.keep:
             wh.drop_database()
         if "loader" not in skip:
