@@ -195,15 +195,7 @@ unit_month_counts as (
 
 unit_months as (
 
-    select
-        units.unit_code,
-        months.period_grain,
-        months.period_start
-    from units
-    inner join months
-        on units.valid_from <= months.period_end
-        and (units.valid_to is null or units.valid_to >= months.period_start)
-    where units.unit_level in (2, 3, 4)
+    {{ ranked_units_in_periods('months') }}
 
     union
 
@@ -279,16 +271,7 @@ month_rows_in_longer_periods as (
 -- month they did not exist), with the sums of their months.
 unit_longer_periods as (
 
-    select
-        units.unit_code,
-        periods.period_grain,
-        periods.period_start
-    from units
-    inner join periods
-        on units.valid_from <= periods.period_end
-        and (units.valid_to is null or units.valid_to >= periods.period_start)
-    where units.unit_level in (2, 3, 4)
-        and periods.period_grain in ('quarter', 'year')
+    {{ ranked_units_in_periods('periods', where="periods.period_grain in ('quarter', 'year')") }}
 
     union
 

@@ -138,15 +138,7 @@ periods as (
 -- Ranked units (levels 2–4) that existed in the period, or had activity in it.
 unit_periods as (
 
-    select
-        units.unit_code,
-        periods.period_grain,
-        periods.period_start
-    from units
-    inner join periods
-        on units.valid_from <= periods.period_end
-        and (units.valid_to is null or units.valid_to >= periods.period_start)
-    where units.unit_level in (2, 3, 4)
+    {{ ranked_units_in_periods('periods') }}
 
     union
 
